@@ -1,0 +1,47 @@
+//! `cargo xtask ci`: the one test entry point. If it passes here, CI passes.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::{codegen, tools, util};
+
+#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let mut steps: Vec<(&str, f64)> = Vec::new();
+    let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        eprintln!("\n==> {name}");
+        let t = Instant::now();
+        f()?;
+        steps.push((name, t.elapsed().as_secs_f64()));
+        Ok(())
+    };
+    step("cargo fmt --check", &mut || {
+        util::run(util::cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    step("cargo clippy", &mut || {
+        util::run(util::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    })?;
+    let mut py = None;
+    step("provision Python tools", &mut || {
+        py = Some(tools::python_tools()?);
+        Ok(())
+    })?;
+    let py = py.expect("provisioned above");
+    step("generated resource types are fresh", &mut || {
+        codegen::run(util::Mode::Check)
+    })?;
+    step("cargo test", &mut || {
+        util::run(
+            util::cargo()
+                .args(["test", "--workspace"])
+                .env("BERTH_TOOLS_BIN", &py.bin),
+        )
+    })?;
+    eprintln!("\nci passed in {:.1}s", started.elapsed().as_secs_f64());
+    for (name, secs) in steps {
+        eprintln!("  {secs:>6.1}s  {name}");
+    }
+    Ok(())
+}
