@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{codegen, tools, util};
+use crate::{codegen, lint_templates, tools, util};
 
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run() -> Result<()> {
@@ -32,6 +32,19 @@ pub fn run() -> Result<()> {
     step("generated resource types are fresh", &mut || {
         codegen::run(util::Mode::Check)
     })?;
+    step("synth --check", &mut || {
+        crate::synth::run(&crate::synth::Args {
+            stage: None,
+            format: crate::synth::FormatArg::Yaml,
+            out: None,
+            stages: None,
+            check: true,
+        })
+    })?;
+    step(
+        "cfn-lint on the synthesized templates, for every stage",
+        &mut || lint_templates::run(&py, "yaml"),
+    )?;
     step("cargo test", &mut || {
         util::run(
             util::cargo()

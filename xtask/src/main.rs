@@ -3,8 +3,11 @@
 //! This file only parses flags and dispatches; each command is its own module. Every command runs
 //! from the repository root, wherever cargo was called from.
 
+mod bench;
 mod ci;
 mod codegen;
+mod lint_templates;
+mod synth;
 mod tools;
 mod util;
 
@@ -25,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Measure synth: in process, as a warm command, and (--cold) from a fresh clone
+    Bench(bench::Args),
     /// Run every check CI runs: fmt, clippy, tests, generated-file freshness, template checks
     Ci,
     /// Regenerate the CloudFormation resource types from the pinned cfn-lint's schemas
@@ -33,6 +38,8 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Synthesize the templates and every stage's parameter files into infra/cfn/
+    Synth(synth::Args),
     /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
     Tools,
 }
@@ -45,8 +52,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let result = match command {
+        Cmd::Bench(args) => bench::run(&args),
         Cmd::Ci => ci::run(),
         Cmd::Codegen { check } => codegen::run(util::Mode::from_check(check)),
+        Cmd::Synth(args) => synth::run(&args),
         Cmd::Tools => tools::run(),
     };
     match result {

@@ -127,6 +127,9 @@ pub enum Node {
     /// CodePipeline's `Fn::GetParam` (artifact, file, key); valid only inside [`Node::JsonString`]
     /// under a CloudFormation action's `ParameterOverrides`.
     GetParam(String, String, String),
+    /// A resource's logical ID as a plain string (no reference, no dependency): what `cfn-signal
+    /// --resource` needs.
+    LogicalId(ResKey),
     /// A subtree rendered as a JSON text in a string (`ParameterOverrides`), through `Fn::Sub` when it
     /// holds intrinsics.
     JsonString(Box<Node>),
@@ -146,7 +149,8 @@ impl Node {
             | Node::Ref(_)
             | Node::GetAtt(..)
             | Node::Condition(_)
-            | Node::GetParam(..) => {}
+            | Node::GetParam(..)
+            | Node::LogicalId(_) => {}
             Node::List(items) | Node::And(items) | Node::Or(items) => {
                 items.iter().for_each(|n| n.walk(f));
             }

@@ -94,6 +94,21 @@ impl Statement {
         self
     }
 
+    /// `Condition: {operator: {key: [values]}}`: any of the values.
+    pub fn condition_any<I: IntoIterator<Item = V>, V: Into<Val<String>>>(
+        mut self,
+        operator: &str,
+        key: &str,
+        values: I,
+    ) -> Self {
+        self.conditions.push((
+            operator.to_owned(),
+            key.to_owned(),
+            values.into_iter().map(Into::into).collect(),
+        ));
+        self
+    }
+
     pub fn actions_list(&self) -> &[String] {
         &self.actions
     }
@@ -161,6 +176,8 @@ fn list(mut items: Vec<Node>) -> Node {
 #[must_use]
 pub struct PolicyDocument {
     statements: Vec<Statement>,
+    /// Statements present only when a condition holds (`Fn::If` with `AWS::NoValue`).
+    conditional: Vec<(usize, crate::Cond)>,
 }
 
 impl PolicyDocument {
@@ -169,6 +186,13 @@ impl PolicyDocument {
     }
 
     pub fn statement(mut self, s: Statement) -> Self {
+        self.statements.push(s);
+        self
+    }
+
+    /// A statement that is present only when `cond` holds.
+    pub fn statement_if(mut self, cond: crate::Cond, s: Statement) -> Self {
+        self.conditional.push((self.statements.len(), cond));
         self.statements.push(s);
         self
     }
@@ -184,7 +208,22 @@ impl From<PolicyDocument> for Val<Json> {
             ("Version".to_owned(), Node::Str("2012-10-17".to_owned())),
             (
                 "Statement".to_owned(),
-                Node::List(doc.statements.iter().map(Statement::to_node).collect()),
+                Node::List(
+                    doc.statements
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| match doc.conditional.iter().find(|(j, _)| *j == i) {
+                            Some((_, cond)) => Node::If(
+                                cond.0,
+                                Box::new(s.to_node()),
+                                Box::new(Node::Ref(crate::node::Target::Pseudo(
+                                    crate::node::Pseudo::NoValue,
+                                ))),
+                            ),
+                            None => s.to_node(),
+                        })
+                        .collect(),
+                ),
             ),
         ]))
     }

@@ -70,10 +70,8 @@ pub fn parse_template(text: &str) -> Result<serde_json::Value, ParseError> {
             column: loc.as_ref().map(|l| l.column()),
             message: strip_position(&e.to_string()),
         };
-        // serde_norway points at the start of the mapping; point at the duplicate itself.
         if let (Some(line), Some(column)) = (err.line, err.column)
-            && let Some(key) = duplicate_key(&err.message)
-            && let Some(found) = find_duplicate(text, line, column, &key)
+            && let Some(found) = duplicate_line(text, &err.message, line, column)
         {
             err.line = Some(found);
         }
@@ -82,10 +80,17 @@ pub fn parse_template(text: &str) -> Result<serde_json::Value, ParseError> {
     yaml_to_json(value)
 }
 
-/// The key of serde_norway's "duplicate entry with key \"X\"" message.
-fn duplicate_key(message: &str) -> Option<String> {
-    let rest = message.split("duplicate entry with key ").nth(1)?;
-    serde_json::from_str::<String>(rest.trim()).ok()
+/// serde_norway reports a duplicated key at the start of its mapping (`line`, `column`). When
+/// `message` is such an error ("duplicate entry with key \"X\"" from a map, "duplicate field `X`" from
+/// a struct), the line of the duplicate itself, in a block mapping.
+pub fn duplicate_line(text: &str, message: &str, line: usize, column: usize) -> Option<usize> {
+    let key = if let Some(rest) = message.split("duplicate entry with key ").nth(1) {
+        serde_json::from_str::<String>(rest.trim()).ok()?
+    } else {
+        let rest = message.split("duplicate field `").nth(1)?;
+        rest.split('`').next()?.to_owned()
+    };
+    find_duplicate(text, line, column, &key)
 }
 
 /// In a block mapping whose first key is at (`line`, `column`), the line of the second `key:`.

@@ -381,6 +381,19 @@ impl<'t> Resolver<'t> {
 
     fn check_ids(&mut self) {
         let t = self.t;
+        for m in &t.misuse {
+            self.diags.push(template_diag(Severity::Error, m.clone()));
+        }
+        for r in t.resources.iter().filter(|r| !r.defined) {
+            self.diags.push(Diagnostic {
+                severity: Severity::Error,
+                path: format!("Resources/{}", r.logical_id),
+                message: format!(
+                    "`{}` is declared but never defined (Template::define)",
+                    r.logical_id
+                ),
+            });
+        }
         let limits = [
             ("resources", t.resources.len(), MAX_RESOURCES),
             ("parameters", t.parameters.len(), MAX_PARAMETERS),
@@ -912,6 +925,13 @@ impl<'t> Resolver<'t> {
                 get_param_doc(a, f, k)
             }
             Node::JsonString(inner) => self.json_string(inner),
+            Node::LogicalId(k) => {
+                if k.template != self.t.id {
+                    self.error("names a resource of another template");
+                    return Doc::str("ForeignResource");
+                }
+                Doc::str(self.t.resources[k.index].logical_id.clone())
+            }
         }
     }
 
@@ -1010,6 +1030,16 @@ impl<'t> Resolver<'t> {
             if let SubSeg::Var(name) = seg {
                 if bound.contains(name.as_str()) {
                     used.insert(name.as_str());
+                    continue;
+                }
+                if let Some((root, attr)) = name.split_once('.')
+                    && let Some(var) = bound.get(root)
+                {
+                    used.insert(var);
+                    self.error(format!(
+                        "Fn::Sub `${{{name}}}`: `{root}` is a variable bound with .var(), and variables have no \
+                         attributes: bind the attribute's value itself (`.var(\"{root}{attr}\", ...)`)"
+                    ));
                     continue;
                 }
                 self.check_sub_name(name);

@@ -57,6 +57,13 @@ impl<R: Resource> Res<R> {
         Val::new(Node::Ref(Target::Resource(self.key)))
     }
 
+    /// The resource's logical ID as a plain string, without a reference: for the places CloudFormation
+    /// wants the name itself, such as `cfn-signal --resource` in an instance's UserData. Unlike a `Ref`
+    /// it adds no dependency, so a resource may name one that depends on it.
+    pub fn logical_name(self) -> Val<String> {
+        Val::new(Node::LogicalId(self.key))
+    }
+
     /// `Fn::GetAtt` by attribute name: crate-internal, used by the generated typed accessors.
     pub(crate) fn get_att<T>(self, attribute: &'static str) -> Val<T> {
         Val::new(Node::GetAtt(self.key, attribute.into()))
@@ -230,6 +237,8 @@ pub(crate) struct ResourceEntry {
     pub(crate) attributes: &'static [&'static str],
     pub(crate) properties: Node,
     pub(crate) attrs: Attributes,
+    /// False for a resource declared with [`Template::declare`] and not defined yet.
+    pub(crate) defined: bool,
 }
 
 pub(crate) struct ParameterEntry {
@@ -251,6 +260,8 @@ pub struct Template {
     pub(crate) mappings: Vec<(String, MappingEntries)>,
     pub(crate) resources: Vec<ResourceEntry>,
     pub(crate) outputs: Vec<(String, Output)>,
+    /// API misuse found while building (reported at synth with everything else).
+    pub(crate) misuse: Vec<String>,
 }
 
 impl Default for Template {
@@ -281,6 +292,7 @@ impl Template {
             mappings: Vec::new(),
             resources: Vec::new(),
             outputs: Vec::new(),
+            misuse: Vec::new(),
         }
     }
 
@@ -310,11 +322,56 @@ impl Template {
             attributes: R::ATTRIBUTES,
             properties: resource.to_node(),
             attrs,
+            defined: true,
         });
         Res {
             key,
             _type: PhantomData,
         }
+    }
+
+    /// Declares a resource to define later with [`Template::define`]: its handle exists before its
+    /// properties do, for a resource that something added earlier must name (an instance's
+    /// `cfn-signal` names its Auto Scaling group, which is added after the launch template). Synth
+    /// fails if it is never defined.
+    pub fn declare<R: Resource>(&mut self, logical_id: &str) -> Res<R> {
+        let key = ResKey {
+            template: self.id,
+            index: self.resources.len(),
+        };
+        self.resources.push(ResourceEntry {
+            logical_id: logical_id.to_owned(),
+            type_name: R::TYPE_NAME,
+            attributes: R::ATTRIBUTES,
+            properties: Node::Map(Vec::new()),
+            attrs: Attributes::new(),
+            defined: false,
+        });
+        Res {
+            key,
+            _type: PhantomData,
+        }
+    }
+
+    /// Defines a resource declared with [`Template::declare`]. Defining one twice, or one of another
+    /// template, is reported at synth.
+    pub fn define<R: Resource>(&mut self, res: Res<R>, resource: R, attrs: Attributes) {
+        if res.key.template != self.id {
+            self.misuse.push(format!(
+                "define: the handle belongs to another template (resource #{})",
+                res.key.index
+            ));
+            return;
+        }
+        let entry = &mut self.resources[res.key.index];
+        if entry.defined {
+            self.misuse
+                .push(format!("`{}` is defined twice", entry.logical_id));
+            return;
+        }
+        entry.properties = resource.to_node();
+        entry.attrs = attrs;
+        entry.defined = true;
     }
 
     /// Adds a parameter and returns its handle.

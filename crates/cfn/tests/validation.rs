@@ -600,3 +600,62 @@ fn every_problem_is_reported_at_once() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+#[test]
+fn a_declared_resource_must_be_defined_once() {
+    let mut t = Template::new();
+    let _never: cfn::Res<s3::Bucket> = t.declare("Bucket");
+    t.add("Logs", log_group());
+    assert_one_error(
+        &t,
+        "Resources/Bucket",
+        &["`Bucket` is declared but never defined"],
+    );
+
+    let mut t = Template::new();
+    let b = t.declare::<s3::Bucket>("Bucket");
+    t.define(b, s3::Bucket::new(), Attributes::new());
+    t.define(b, s3::Bucket::new(), Attributes::new());
+    assert_one_error(&t, "template", &["`Bucket` is defined twice"]);
+}
+
+#[test]
+fn logical_name_names_without_depending() {
+    // The launch template's UserData names the group that references the launch template: with a Ref
+    // that would be a cycle; the name alone is not.
+    let mut t = Template::new();
+    let group = t.declare::<ssm::Parameter>("Group");
+    let first = t.add(
+        "First",
+        ssm::Parameter::new(
+            ssm::parameter::Type::String,
+            Sub::new("signal ${G}").var("G", group.logical_name()),
+        ),
+    );
+    t.define(
+        group,
+        ssm::Parameter::new(ssm::parameter::Type::String, first.to_ref()),
+        Attributes::new(),
+    );
+    assert_clean(&t);
+    let json: serde_json::Value = serde_json::from_str(&t.synth(Format::Json).unwrap().body).unwrap();
+    assert_eq!(json["Resources"]["First"]["Properties"]["Value"], "signal Group");
+
+    // The same with a Ref is the cycle it avoids.
+    let mut t = Template::new();
+    let group = t.declare::<ssm::Parameter>("Group");
+    let first = t.add(
+        "First",
+        ssm::Parameter::new(ssm::parameter::Type::String, group.to_ref()),
+    );
+    t.define(
+        group,
+        ssm::Parameter::new(ssm::parameter::Type::String, first.to_ref()),
+        Attributes::new(),
+    );
+    assert_one_error(
+        &t,
+        "Resources/Group",
+        &["dependency cycle: Group -> First -> Group"],
+    );
+}

@@ -1,0 +1,775 @@
+//! Stage files: `infra/stages/<stage>.yaml`, one per stage, parsed into typed configuration.
+//!
+//! Unknown keys are rejected. Every error names the file, the line and column, the bad value and what
+//! was expected; a file with several problems reports all of the ones found after it parsed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
+use serde::Deserialize;
+
+/// The default ECS-optimized AMI: the SSM public parameter AWS keeps current.
+pub const DEFAULT_AMI_PARAMETER: &str =
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
+
+/// One problem in a stage file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct StageError {
+    pub file: PathBuf,
+    /// 1-based; `None` when the problem is with the file as a whole.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A validated stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub name: StageName,
+    pub file: PathBuf,
+    pub app: AppName,
+    pub region: String,
+    pub network: Network,
+    pub load_balancer: LoadBalancer,
+    pub source: Source,
+    pub deploy: Deploy,
+    pub instances: Instances,
+    pub service: Service,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub vpc_id: VpcId,
+    pub subnet_ids: Vec<SubnetId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancer {
+    pub certificate_arn: CertificateArn,
+    /// Also listen on port 80 and redirect to HTTPS.
+    #[serde(default)]
+    pub http_redirect: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The CodeConnections connection both sources use (authorised once in the console). Required
+    /// unless the legacy GitHub OAuth source is used.
+    #[serde(default)]
+    pub connection_arn: Option<ConnectionArn>,
+    pub app: Repo,
+    pub infra: Repo,
+    /// The 2017 GitHub (version 1) source with an OAuth token, kept for existing setups only.
+    #[serde(default)]
+    pub legacy_github_oauth: Option<LegacyGitHub>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repo {
+    /// `owner/name`.
+    pub repository: RepositoryId,
+    pub branch: Branch,
+    /// Only changes under these paths start the pipeline (a V2 trigger); empty: every push does.
+    #[serde(default)]
+    pub paths: Vec<PathGlob>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyGitHub {
+    /// The Secrets Manager secret whose `token` key holds the OAuth token. The token itself never
+    /// appears in a template or a parameter: CloudFormation resolves it at deploy time.
+    pub token_secret: SecretName,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// Wait for a manual approval before the change set is executed.
+    #[serde(default)]
+    pub approval: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instances {
+    pub instance_type: InstanceType,
+    /// The SSM parameter holding the AMI ID (default: the current ECS-optimized Amazon Linux 2023).
+    #[serde(default)]
+    pub ami_parameter: Option<SsmParameterName>,
+    pub root_volume_gib: u32,
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub desired_count: u32,
+    /// CPU units for the task (1024 = one vCPU).
+    pub cpu: u32,
+    /// MiB for the task (the container's hard limit).
+    pub memory: u32,
+    /// The container's `TZ`.
+    pub time_zone: TimeZone,
+    pub log_retention_days: u32,
+    pub health_check_grace_seconds: u32,
+}
+
+/// The file as written: validated field by field while it is read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageFile {
+    app: AppName,
+    region: Region,
+    network: Network,
+    load_balancer: LoadBalancer,
+    source: Source,
+    #[serde(default = "default_deploy")]
+    deploy: Deploy,
+    instances: Instances,
+    service: Service,
+}
+
+fn default_deploy() -> Deploy {
+    Deploy { approval: false }
+}
+
+/// CloudWatch Logs' allowed retention periods.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+impl Stage {
+    /// Reads and validates `path`; the stage's name is the file's stem.
+    pub fn load(path: &Path) -> Result<Stage, Vec<StageError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![StageError {
+                file: path.to_owned(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }]
+        })?;
+        Stage::parse(path, &text)
+    }
+
+    /// Validates a stage file's text; `path` names it in errors and gives the stage's name.
+    pub fn parse(path: &Path, text: &str) -> Result<Stage, Vec<StageError>> {
+        let at = |line: Option<usize>, column: Option<usize>, message: String| StageError {
+            file: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let name = StageName::parse(stem)
+            .map_err(|e| vec![at(None, None, format!("the file name gives the {e}"))])?;
+        let file: StageFile = serde_norway::from_str(text).map_err(|e| {
+            let message = e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unzip();
+            if let (Some(l), Some(c)) = (line, column) {
+                if let Some(dup) = cfn::raw::duplicate_line(text, &message, l, c) {
+                    // A duplicated key is reported at the start of its mapping: point at the duplicate.
+                    line = Some(dup);
+                } else if let Some((vl, vc)) = quoted_value(&message).and_then(|v| find_value(text, l, v)) {
+                    // A rejected value is reported at the start of its mapping or list: point at it.
+                    (line, column) = (Some(vl), Some(vc));
+                }
+            }
+            vec![at(line, column, message)]
+        })?;
+        let stage = Stage {
+            name,
+            file: path.to_owned(),
+            app: file.app,
+            region: file.region.0,
+            network: file.network,
+            load_balancer: file.load_balancer,
+            source: file.source,
+            deploy: file.deploy,
+            instances: file.instances,
+            service: file.service,
+        };
+        let problems = stage.cross_checks();
+        if problems.is_empty() {
+            return Ok(stage);
+        }
+        Err(problems
+            .into_iter()
+            .map(|(key_path, message)| {
+                let (line, column) = locate(text, &key_path).unzip();
+                at(line, column, format!("{}: {message}", key_path.join(".")))
+            })
+            .collect())
+    }
+
+    /// The checks that involve more than one field, each with the path of the field to point at.
+    fn cross_checks(&self) -> Vec<(Vec<&'static str>, String)> {
+        let mut out = Vec::new();
+        let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m));
+        let subnets = &self.network.subnet_ids;
+        if subnets.len() < 2 {
+            p(
+                &["network", "subnet_ids"],
+                format!(
+                    "{} subnet(s); expected at least 2, in different availability zones",
+                    subnets.len()
+                ),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in subnets {
+            if !seen.insert(&s.0) {
+                p(
+                    &["network", "subnet_ids"],
+                    format!("subnet `{}` is listed twice", s.0),
+                );
+            }
+        }
+        let cert = &self.load_balancer.certificate_arn;
+        if cert.region() != self.region {
+            p(
+                &["load_balancer", "certificate_arn"],
+                format!(
+                    "the certificate is in `{}`, but the stage is in `{}`: the ALB needs a certificate of its own region",
+                    cert.region(),
+                    self.region
+                ),
+            );
+        }
+        match (&self.source.connection_arn, &self.source.legacy_github_oauth) {
+            (None, None) => p(
+                &["source"],
+                "no source: expected `connection_arn` (or the legacy `legacy_github_oauth`)".to_owned(),
+            ),
+            (Some(_), Some(_)) => p(
+                &["source", "legacy_github_oauth"],
+                "both `connection_arn` and `legacy_github_oauth` are set: expected one".to_owned(),
+            ),
+            (Some(conn), None) => {
+                if conn.region() != self.region {
+                    p(
+                        &["source", "connection_arn"],
+                        format!(
+                            "the connection is in `{}`, but the stage is in `{}`",
+                            conn.region(),
+                            self.region
+                        ),
+                    );
+                }
+                if conn.account() != cert.account() {
+                    p(
+                        &["source", "connection_arn"],
+                        format!(
+                            "the connection is in account {} but the certificate in {}: a stage lives in one account",
+                            conn.account(),
+                            cert.account()
+                        ),
+                    );
+                }
+            }
+            (None, Some(_)) => {
+                for (which, repo) in [("app", &self.source.app), ("infra", &self.source.infra)] {
+                    if !repo.paths.is_empty() {
+                        let path: &'static str = if which == "app" { "app" } else { "infra" };
+                        p(&["source", path, "paths"], "path filters need a CodeConnections source (V2 triggers); the legacy GitHub source cannot filter".to_owned());
+                    }
+                }
+            }
+        }
+        for (which, repo) in [("app", &self.source.app), ("infra", &self.source.infra)] {
+            let path: &'static str = if which == "app" { "app" } else { "infra" };
+            if repo.paths.len() > 8 {
+                p(
+                    &["source", path, "paths"],
+                    format!("{} paths; a trigger filter takes at most 8", repo.paths.len()),
+                );
+            }
+        }
+        let i = &self.instances;
+        if !(i.min <= i.desired && i.desired <= i.max) {
+            p(
+                &["instances", "desired"],
+                format!(
+                    "min {} ≤ desired {} ≤ max {} does not hold",
+                    i.min, i.desired, i.max
+                ),
+            );
+        }
+        if i.desired == 0 {
+            p(
+                &["instances", "desired"],
+                "0: expected at least 1 (CloudFormation waits for the instances' signals)".to_owned(),
+            );
+        }
+        if i.max > 100 {
+            p(&["instances", "max"], format!("{}: expected at most 100", i.max));
+        }
+        if !(30..=16_384).contains(&i.root_volume_gib) {
+            p(
+                &["instances", "root_volume_gib"],
+                format!(
+                    "{} GiB: expected 30 to 16384 (the ECS-optimized AMI's root snapshot is 30 GiB)",
+                    i.root_volume_gib
+                ),
+            );
+        }
+        let s = &self.service;
+        if !(1..=100).contains(&s.desired_count) {
+            p(
+                &["service", "desired_count"],
+                format!("{}: expected 1 to 100", s.desired_count),
+            );
+        }
+        if !(128..=10_240).contains(&s.cpu) {
+            p(
+                &["service", "cpu"],
+                format!("{} CPU units: expected 128 to 10240", s.cpu),
+            );
+        }
+        if !(128..=30_720).contains(&s.memory) {
+            p(
+                &["service", "memory"],
+                format!("{} MiB: expected 128 to 30720", s.memory),
+            );
+        }
+        if !LOG_RETENTION_DAYS.contains(&s.log_retention_days) {
+            p(
+                &["service", "log_retention_days"],
+                format!("{}: expected one of {LOG_RETENTION_DAYS:?}", s.log_retention_days),
+            );
+        }
+        if s.health_check_grace_seconds > 3600 {
+            p(
+                &["service", "health_check_grace_seconds"],
+                format!("{}: expected at most 3600", s.health_check_grace_seconds),
+            );
+        }
+        out
+    }
+
+    pub fn names(&self) -> Names<'_> {
+        Names::new(self.app.as_str(), self.name.as_str())
+    }
+
+    /// The parameter values of one of the stage's stacks, by parameter name.
+    pub fn parameters(&self, stack: Stack) -> BTreeMap<&'static str, String> {
+        use pipeline_model::pipeline_params as pp;
+        let mut m = BTreeMap::new();
+        let bool_text = |b: bool| if b { "true" } else { "false" }.to_owned();
+        match stack {
+            Stack::Service => {
+                m.insert(sp::APP_NAME, self.app.to_string());
+                m.insert(sp::STAGE_NAME, self.name.to_string());
+                m.insert(sp::VPC_ID, self.network.vpc_id.0.clone());
+                m.insert(
+                    sp::SUBNET_IDS,
+                    self.network
+                        .subnet_ids
+                        .iter()
+                        .map(|s| s.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                m.insert(sp::CERTIFICATE_ARN, self.load_balancer.certificate_arn.0.clone());
+                m.insert(sp::HTTP_REDIRECT, bool_text(self.load_balancer.http_redirect));
+                let ami = self
+                    .instances
+                    .ami_parameter
+                    .as_ref()
+                    .map_or(DEFAULT_AMI_PARAMETER, |a| a.0.as_str());
+                m.insert(sp::IMAGE_ID, ami.to_owned());
+                m.insert(sp::INSTANCE_TYPE, self.instances.instance_type.0.clone());
+                m.insert(sp::ROOT_VOLUME_SIZE, self.instances.root_volume_gib.to_string());
+                m.insert(sp::MIN_SIZE, self.instances.min.to_string());
+                m.insert(sp::DESIRED_CAPACITY, self.instances.desired.to_string());
+                m.insert(sp::MAX_SIZE, self.instances.max.to_string());
+                m.insert(sp::DESIRED_COUNT, self.service.desired_count.to_string());
+                m.insert(sp::TASK_CPU, self.service.cpu.to_string());
+                m.insert(sp::TASK_MEMORY, self.service.memory.to_string());
+                m.insert(sp::TIME_ZONE, self.service.time_zone.0.clone());
+                m.insert(
+                    sp::LOG_RETENTION_DAYS,
+                    self.service.log_retention_days.to_string(),
+                );
+                m.insert(
+                    sp::HEALTH_CHECK_GRACE_SECONDS,
+                    self.service.health_check_grace_seconds.to_string(),
+                );
+            }
+            Stack::Pipeline => {
+                let src = &self.source;
+                m.insert(pp::APP_NAME, self.app.to_string());
+                m.insert(pp::STAGE_NAME, self.name.to_string());
+                m.insert(
+                    pp::CONNECTION_ARN,
+                    src.connection_arn
+                        .as_ref()
+                        .map(|c| c.0.clone())
+                        .unwrap_or_default(),
+                );
+                m.insert(pp::APP_REPOSITORY, src.app.repository.0.clone());
+                m.insert(pp::APP_BRANCH, src.app.branch.0.clone());
+                m.insert(pp::APP_PATHS, join_paths(&src.app.paths));
+                m.insert(pp::INFRA_REPOSITORY, src.infra.repository.0.clone());
+                m.insert(pp::INFRA_BRANCH, src.infra.branch.0.clone());
+                m.insert(pp::INFRA_PATHS, join_paths(&src.infra.paths));
+                m.insert(pp::REQUIRE_APPROVAL, bool_text(self.deploy.approval));
+                m.insert(
+                    pp::LEGACY_GITHUB_TOKEN_SECRET,
+                    src.legacy_github_oauth
+                        .as_ref()
+                        .map(|l| l.token_secret.0.clone())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        m
+    }
+
+    /// The tags every stack of the stage carries.
+    pub fn tags(&self) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            ("app", self.app.to_string()),
+            ("managed-by", "berth".to_owned()),
+            ("stage", self.name.to_string()),
+        ])
+    }
+
+    /// The stage's parameter file for one stack, in CodePipeline's template-configuration format:
+    /// `{"Parameters": {...}, "Tags": {...}}`. The service stack's image tag is left out: the pipeline
+    /// sets it from the build.
+    pub fn template_configuration(&self, stack: Stack) -> String {
+        let mut params = self.parameters(stack);
+        if stack == Stack::Service {
+            params.remove(sp::IMAGE_TAG);
+        }
+        let doc = serde_json::json!({ "Parameters": params, "Tags": self.tags() });
+        let mut text = serde_json::to_string_pretty(&doc).expect("a map of strings serializes");
+        text.push('\n');
+        text
+    }
+}
+
+fn join_paths(paths: &[PathGlob]) -> String {
+    paths.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Loads every `*.yaml` in `dir`, sorted by stage name; all errors of all files together.
+pub fn load_all(dir: &Path) -> Result<Vec<Stage>, Vec<StageError>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        vec![StageError {
+            file: dir.to_owned(),
+            line: None,
+            column: None,
+            message: format!("cannot read the stage directory: {e}"),
+        }]
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(vec![StageError {
+            file: dir.to_owned(),
+            line: None,
+            column: None,
+            message: "no stage files (*.yaml): expected at least one".to_owned(),
+        }]);
+    }
+    let mut stages = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match Stage::load(&p) {
+            Ok(s) => stages.push(s),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(stages)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The first value quoted in backticks in a validation message (every field check quotes the bad value).
+fn quoted_value(message: &str) -> Option<&str> {
+    let rest = message
+        .split_once(": `")
+        .map(|(_, r)| r)
+        .or_else(|| message.strip_prefix('`'))?;
+    rest.split('`').next().filter(|v| !v.is_empty())
+}
+
+/// The first occurrence of `value` at or after line `from`: its line and column (1-based).
+fn find_value(text: &str, from: usize, value: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(i, l)| l.find(value).map(|c| (i + 1, c + 1)))
+}
+
+/// Where `key_path` is in a block-style YAML text: the line and column of its last key.
+fn locate(text: &str, key_path: &[&str]) -> Option<(usize, usize)> {
+    let mut depth = 0;
+    let mut indent: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let this_indent = line.len() - trimmed.len();
+        if let Some(ind) = indent
+            && this_indent <= ind
+            && depth > 0
+        {
+            // Left the mapping of the key found so far: the path does not continue here.
+            return None;
+        }
+        if trimmed.split(':').next().map(str::trim) == Some(key_path[depth]) && trimmed.contains(':') {
+            depth += 1;
+            if depth == key_path.len() {
+                return Some((i + 1, this_indent + 1));
+            }
+            indent = Some(this_indent);
+        }
+    }
+    None
+}
+
+// ---- field types: each validates its own value ------------------------------------------------
+
+macro_rules! validated {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(pub String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&s)?;
+                Ok($name(s))
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+fn hex_id(s: &str, prefix: &str, what: &str) -> Result<(), String> {
+    let ok = s.strip_prefix(prefix).is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17)
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a {what}: expected `{prefix}` followed by 8 or 17 lowercase hex digits"
+        ))
+    }
+}
+
+fn region_ok(r: &str) -> bool {
+    // ap-northeast-1, us-gov-west-1, eu-central-2, ...
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() == 1
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn uuid_ok(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` split into its parts, when it has that shape.
+fn arn_parts(s: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let mut it = s.splitn(6, ':');
+    let (arn, partition, service, region, account, resource) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
+    (arn == "arn" && partition.starts_with("aws")).then_some((service, region, account, resource, partition))
+}
+
+fn resource_arn(s: &str, services: &[&str], resource_kind: &str, what: &str) -> Result<(), String> {
+    let expected = format!(
+        "expected arn:aws:{}:REGION:ACCOUNT:{resource_kind}/ID with a 12-digit account and a UUID",
+        services.join("|")
+    );
+    let Some((service, region, account, resource, _)) = arn_parts(s) else {
+        return Err(format!("`{s}` is not a {what}: {expected}"));
+    };
+    let id = resource.strip_prefix(&format!("{resource_kind}/"));
+    let ok = services.contains(&service)
+        && region_ok(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && id.is_some_and(uuid_ok);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not a {what}: {expected}"))
+    }
+}
+
+validated!(
+    /// `vpc-` and 8 or 17 hex digits.
+    VpcId, |s| hex_id(s, "vpc-", "VPC ID")
+);
+validated!(
+    /// `subnet-` and 8 or 17 hex digits.
+    SubnetId, |s| hex_id(s, "subnet-", "subnet ID")
+);
+validated!(
+    /// An AWS region name, e.g. `ap-northeast-1`.
+    Region, |s| if region_ok(s) { Ok(()) } else { Err(format!("`{s}` is not an AWS region: expected a name such as ap-northeast-1")) }
+);
+validated!(
+    /// An ACM certificate ARN.
+    CertificateArn, |s| resource_arn(s, &["acm"], "certificate", "certificate ARN")
+);
+validated!(
+    /// A CodeConnections (or older CodeStar Connections) connection ARN.
+    ConnectionArn, |s| resource_arn(s, &["codeconnections", "codestar-connections"], "connection", "connection ARN")
+);
+validated!(
+    /// `owner/name` of a Git repository.
+    RepositoryId, |s| {
+        let ok_part = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        match s.split_once('/') {
+            Some((o, n)) if ok_part(o) && ok_part(n) => Ok(()),
+            _ => Err(format!("`{s}` is not a repository: expected owner/name (letters, digits, `-`, `_`, `.`)")),
+        }
+    }
+);
+validated!(
+    /// A Git branch name.
+    Branch, |s| {
+        let bad = s.is_empty()
+            || s.starts_with(['-', '/'])
+            || s.ends_with(['/', '.'])
+            || s.contains("..")
+            || s.contains("//")
+            || s.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
+        if bad { Err(format!("`{s}` is not a branch name: expected a Git branch such as main or release/1.2")) } else { Ok(()) }
+    }
+);
+validated!(
+    /// A file-path glob for a trigger filter, relative to the repository root (`app/**`).
+    PathGlob, |s| {
+        if s.is_empty() || s.starts_with('/') || s.len() > 255 || s.chars().any(|c| c.is_whitespace() && c != ' ' || c.is_control()) {
+            Err(format!("`{s}` is not a path filter: expected a glob relative to the repository root, such as app/**"))
+        } else {
+            Ok(())
+        }
+    }
+);
+validated!(
+    /// A Secrets Manager secret name.
+    SecretName, |s| {
+        if !s.is_empty() && s.len() <= 512 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b)) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not a secret name: expected 1 to 512 letters, digits and /_+=.@-"))
+        }
+    }
+);
+validated!(
+    /// An EC2 instance type, e.g. `t3.small`.
+    InstanceType, |s| {
+        let ok = s.split_once('.').is_some_and(|(family, size)| {
+            !family.is_empty()
+                && family.starts_with(|c: char| c.is_ascii_lowercase())
+                && family.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !size.is_empty()
+                && size.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if ok { Ok(()) } else { Err(format!("`{s}` is not an instance type: expected family.size such as t3.small")) }
+    }
+);
+validated!(
+    /// An SSM parameter name (the AMI to use).
+    SsmParameterName, |s| {
+        if s.starts_with('/') && s.len() <= 1011 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b)) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not an SSM parameter name: expected a path such as {DEFAULT_AMI_PARAMETER}"))
+        }
+    }
+);
+validated!(
+    /// An IANA time zone (`Asia/Tokyo`, `UTC`).
+    TimeZone, |s| {
+        let ok_part = |p: &str| !p.is_empty() && p.starts_with(|c: char| c.is_ascii_alphabetic()) && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b));
+        if s.split('/').all(ok_part) && s.split('/').count() <= 3 {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not a time zone: expected an IANA name such as Asia/Tokyo or UTC"))
+        }
+    }
+);
+
+impl CertificateArn {
+    pub fn region(&self) -> &str {
+        arn_parts(&self.0).map_or("", |p| p.1)
+    }
+    pub fn account(&self) -> &str {
+        arn_parts(&self.0).map_or("", |p| p.2)
+    }
+}
+
+impl ConnectionArn {
+    pub fn region(&self) -> &str {
+        arn_parts(&self.0).map_or("", |p| p.1)
+    }
+    pub fn account(&self) -> &str {
+        arn_parts(&self.0).map_or("", |p| p.2)
+    }
+}

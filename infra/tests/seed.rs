@@ -1,0 +1,358 @@
+//! Each point the seed article made, asserted on the synthesized templates.
+
+use cfn::Format;
+use pipeline_model::{Stack, artifacts, build_output, container, service_params};
+use serde_json::{Value, json};
+
+fn template(stack: Stack) -> Value {
+    let t = infra::template(stack, Format::Yaml);
+    let s = t.synth(Format::Json).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    s.to_json_value()
+}
+
+fn resource<'a>(t: &'a Value, id: &str) -> &'a Value {
+    let r = &t["Resources"][id];
+    assert!(r.is_object(), "no resource {id}");
+    r
+}
+
+#[test]
+fn instances_admit_only_the_load_balancer_on_the_dynamic_port_range() {
+    let t = template(Stack::Service);
+    let ingress = resource(&t, "InstanceSecurityGroup")["Properties"]["SecurityGroupIngress"]
+        .as_array()
+        .unwrap();
+    assert_eq!(ingress.len(), 1, "{ingress:#?}");
+    let rule = &ingress[0];
+    assert_eq!(
+        rule["SourceSecurityGroupId"],
+        json!({"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]})
+    );
+    assert_eq!(
+        (rule["FromPort"].as_i64(), rule["ToPort"].as_i64()),
+        (Some(32768), Some(65535))
+    );
+    assert!(rule.get("CidrIp").is_none() && rule.get("CidrIpv6").is_none());
+
+    let alb_ingress = resource(&t, "LoadBalancerSecurityGroup")["Properties"]["SecurityGroupIngress"]
+        .as_array()
+        .unwrap();
+    assert_eq!(alb_ingress[0]["CidrIp"], "0.0.0.0/0");
+    assert_eq!(
+        (
+            alb_ingress[0]["FromPort"].as_i64(),
+            alb_ingress[0]["ToPort"].as_i64()
+        ),
+        (Some(443), Some(443))
+    );
+    // Port 80 only with the redirect.
+    assert_eq!(alb_ingress[1]["Fn::If"][0], "RedirectHttp");
+    assert_eq!(alb_ingress[1]["Fn::If"][1]["FromPort"], 80);
+    assert_eq!(resource(&t, "HttpRedirectListener")["Condition"], "RedirectHttp");
+}
+
+#[test]
+fn tasks_use_bridge_mode_and_dynamic_host_ports_checked_on_the_traffic_port() {
+    let t = template(Stack::Service);
+    let task = &resource(&t, "TaskDefinition")["Properties"];
+    assert_eq!(task["NetworkMode"], "bridge");
+    let c = &task["ContainerDefinitions"][0];
+    assert_eq!(c["Name"], container::NAME);
+    assert_eq!(
+        c["PortMappings"],
+        json!([{"ContainerPort": container::PORT, "HostPort": 0, "Protocol": "tcp"}])
+    );
+    assert_eq!(
+        c["Ulimits"],
+        json!([{"HardLimit": 65535, "Name": "nofile", "SoftLimit": 65535}])
+    );
+    assert_eq!(c["Memory"], json!({"Ref": service_params::TASK_MEMORY}));
+    let tg = &resource(&t, "TargetGroup")["Properties"];
+    assert_eq!(tg["HealthCheckPort"], "traffic-port");
+    assert_eq!(tg["HealthCheckPath"], container::HEALTH_CHECK_PATH);
+    assert_eq!(tg["TargetType"], "instance");
+}
+
+#[test]
+fn the_service_is_spread_over_zones_and_instances_behind_the_listener() {
+    let t = template(Stack::Service);
+    let service = resource(&t, "Service");
+    assert_eq!(
+        service["Properties"]["PlacementStrategies"],
+        json!([
+            {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
+            {"Field": "instanceId", "Type": "spread"},
+        ])
+    );
+    assert_eq!(service["DependsOn"], "HttpsListener");
+    assert_eq!(
+        service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"],
+        json!({"Enable": true, "Rollback": true})
+    );
+    let lb = &service["Properties"]["LoadBalancers"][0];
+    assert_eq!(
+        (lb["ContainerName"].as_str(), lb["ContainerPort"].as_i64()),
+        (Some(container::NAME), Some(8080))
+    );
+}
+
+#[test]
+fn the_root_volume_type_is_explicit() {
+    let t = template(Stack::Service);
+    let data = &resource(&t, "LaunchTemplate")["Properties"]["LaunchTemplateData"];
+    let ebs = &data["BlockDeviceMappings"][0]["Ebs"];
+    assert_eq!(ebs["VolumeType"], "gp3");
+    assert_eq!(ebs["Encrypted"], true);
+    assert_eq!(data["MetadataOptions"]["HttpTokens"], "required");
+    // Launch templates, not the retired launch configurations.
+    let types: Vec<&str> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    assert!(!types.contains(&"AWS::AutoScaling::LaunchConfiguration"));
+}
+
+#[test]
+fn instances_signal_the_group_whose_creation_and_update_policies_wait_for_them() {
+    let t = template(Stack::Service);
+    let user_data = &resource(&t, "LaunchTemplate")["Properties"]["LaunchTemplateData"]["UserData"];
+    let script = user_data["Fn::Base64"]["Fn::Sub"]
+        .as_str()
+        .expect("UserData is Base64 of a Sub");
+    assert!(script.contains("ECS_CLUSTER=${Cluster}"), "{script}");
+    assert!(
+        script.contains("cfn-signal --exit-code 0 --stack ${AWS::StackName} --resource AutoScalingGroup"),
+        "{script}"
+    );
+    // Not inside UserData (the agent starts after cloud-init): a separate unit waits and signals.
+    assert!(
+        script.contains("systemd-run --unit berth-ready --no-block"),
+        "{script}"
+    );
+    let group = resource(&t, "AutoScalingGroup");
+    assert_eq!(
+        group["CreationPolicy"],
+        json!({"ResourceSignal": {"Count": {"Ref": service_params::DESIRED_CAPACITY}, "Timeout": "PT15M"}})
+    );
+    assert_eq!(
+        group["UpdatePolicy"],
+        json!({"AutoScalingReplacingUpdate": {"WillReplace": true}})
+    );
+    assert_eq!(
+        group["Properties"]["DesiredCapacity"],
+        json!({"Ref": service_params::DESIRED_CAPACITY})
+    );
+}
+
+fn stage_actions<'a>(t: &'a Value, stage: &str) -> &'a Vec<Value> {
+    let stages = resource(t, "Pipeline")["Properties"]["Stages"]
+        .as_array()
+        .unwrap();
+    stages
+        .iter()
+        .find(|s| s["Name"] == stage)
+        .unwrap_or_else(|| panic!("no stage {stage}"))["Actions"]
+        .as_array()
+        .unwrap()
+}
+
+/// An action, looking through the `Fn::If` that makes it optional or chooses its provider.
+fn action<'a>(actions: &'a [Value], name: &str) -> &'a Value {
+    actions
+        .iter()
+        .map(|a| {
+            if a.get("Fn::If").is_some() {
+                &a["Fn::If"][1]
+            } else {
+                a
+            }
+        })
+        .find(|a| a["Name"] == name)
+        .unwrap_or_else(|| panic!("no action {name}"))
+}
+
+#[test]
+fn two_sources_feed_the_pipeline() {
+    let t = template(Stack::Pipeline);
+    let source = stage_actions(&t, "Source");
+    assert_eq!(source.len(), 2);
+    for name in [artifacts::APP_SOURCE, artifacts::INFRA_SOURCE] {
+        let a = action(source, name);
+        assert_eq!(a["ActionTypeId"]["Provider"], "CodeStarSourceConnection");
+        assert_eq!(a["OutputArtifacts"], json!([{"Name": name}]));
+        assert_eq!(
+            a["Configuration"]["ConnectionArn"],
+            json!({"Ref": "ConnectionArn"})
+        );
+    }
+    // The legacy GitHub source is the other branch, its token a dynamic reference.
+    let legacy = &source[0]["Fn::If"][2];
+    assert_eq!(legacy["ActionTypeId"]["Provider"], "GitHub");
+    let token = legacy["Configuration"]["OAuthToken"]["Fn::Sub"].as_str().unwrap();
+    assert!(token.starts_with("{{resolve:secretsmanager:"), "{token}");
+    assert_eq!(resource(&t, "Pipeline")["Properties"]["PipelineType"], "V2");
+}
+
+#[test]
+fn the_deploy_stage_replaces_then_executes_a_change_set_with_the_built_tag() {
+    let t = template(Stack::Pipeline);
+    let deploy = stage_actions(&t, "Deploy");
+    let replace = action(deploy, "CreateChangeSet");
+    let execute = action(deploy, "ExecuteChangeSet");
+    let c = &replace["Configuration"];
+    assert_eq!(c["ActionMode"], "CHANGE_SET_REPLACE");
+    assert_eq!(
+        c["TemplatePath"],
+        format!("{}::infra/cfn/service.yaml", artifacts::INFRA_SOURCE)
+    );
+    assert_eq!(
+        c["TemplateConfiguration"],
+        json!({"Fn::Sub": format!("{}::infra/cfn/${{StageName}}/service.json", artifacts::INFRA_SOURCE)})
+    );
+    assert_eq!(c["Capabilities"], "CAPABILITY_NAMED_IAM");
+    assert_eq!(c["RoleArn"], json!({"Fn::GetAtt": ["DeployRole", "Arn"]}));
+    let overrides: Value = serde_json::from_str(c["ParameterOverrides"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        overrides,
+        json!({service_params::IMAGE_TAG: {"Fn::GetParam": [artifacts::BUILD, build_output::FILE_NAME, build_output::TAG_KEY]}})
+    );
+    let inputs: Vec<&str> = replace["InputArtifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, [artifacts::INFRA_SOURCE, artifacts::BUILD]);
+    assert_eq!(execute["Configuration"]["ActionMode"], "CHANGE_SET_EXECUTE");
+    assert_eq!(execute["Configuration"]["ChangeSetName"], c["ChangeSetName"]);
+    assert_eq!(execute["Configuration"]["StackName"], c["StackName"]);
+    assert!(replace["RunOrder"].as_i64() < execute["RunOrder"].as_i64());
+    // The optional approval comes first.
+    let approve = &deploy[0]["Fn::If"];
+    assert_eq!(approve[0], "RequireApproval");
+    assert!(approve[1]["RunOrder"].as_i64() < replace["RunOrder"].as_i64());
+}
+
+#[test]
+fn the_key_keeps_the_account_as_administrator_and_lets_the_build_decrypt() {
+    let t = template(Stack::Pipeline);
+    let key = resource(&t, "Key");
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap();
+    let admin = statements
+        .iter()
+        .find(|s| s["Sid"] == "AccountAdministersKey")
+        .unwrap();
+    assert_eq!(
+        admin["Principal"]["AWS"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"})
+    );
+    assert_eq!(admin["Action"], "kms:*");
+    let build = statements
+        .iter()
+        .find(|s| s["Sid"] == "BuildDecryptsSecrets")
+        .unwrap();
+    assert_eq!(
+        build["Principal"]["AWS"],
+        json!({"Fn::GetAtt": ["BuildRole", "Arn"]})
+    );
+    assert_eq!(build["Action"], json!(["kms:Decrypt", "kms:DescribeKey"]));
+    let tasks = statements
+        .iter()
+        .find(|s| s["Sid"] == "TasksDecryptSecrets")
+        .unwrap();
+    assert_eq!(
+        tasks["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Fn::Sub"],
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppName}-${StageName}-svc-task-execution"
+    );
+    // Nobody else, and no wildcard principal.
+    assert_eq!(statements.len(), 3);
+    assert!(statements.iter().all(|s| s["Principal"] != "*"));
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(key["DeletionPolicy"], "Retain");
+}
+
+#[test]
+fn stored_things_are_kept_and_locked_down() {
+    let t = template(Stack::Pipeline);
+    for id in ["ArtifactBucket", "Repository", "Key"] {
+        assert_eq!(resource(&t, id)["DeletionPolicy"], "Retain", "{id}");
+    }
+    let bucket = &resource(&t, "ArtifactBucket")["Properties"];
+    assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    assert_eq!(
+        bucket["PublicAccessBlockConfiguration"],
+        json!({"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true})
+    );
+    let sse =
+        &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"];
+    assert_eq!(sse["KMSMasterKeyID"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+    let policy = &resource(&t, "ArtifactBucketPolicy")["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Effect"], "Deny");
+    assert_eq!(
+        policy["Condition"],
+        json!({"Bool": {"aws:SecureTransport": "false"}})
+    );
+    let repo = &resource(&t, "Repository")["Properties"];
+    assert_eq!(repo["ImageTagMutability"], "IMMUTABLE");
+    assert_eq!(repo["ImageScanningConfiguration"]["ScanOnPush"], true);
+}
+
+#[test]
+fn no_policy_grants_every_action_and_every_wildcard_resource_is_one_aws_requires() {
+    for stack in Stack::ALL {
+        let t = template(stack);
+        for (id, r) in t["Resources"].as_object().unwrap() {
+            let docs: Vec<&Value> = match r["Type"].as_str().unwrap() {
+                "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => vec![&r["Properties"]["PolicyDocument"]],
+                _ => continue,
+            };
+            for doc in docs {
+                for s in doc["Statement"].as_array().unwrap() {
+                    let s = if s.get("Fn::If").is_some() {
+                        &s["Fn::If"][1]
+                    } else {
+                        s
+                    };
+                    let actions: Vec<&str> = match &s["Action"] {
+                        Value::String(a) => vec![a.as_str()],
+                        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                        _ => vec![],
+                    };
+                    assert!(!actions.contains(&"*"), "{id}: Action *");
+                    if s["Resource"] == "*" {
+                        let allowed = |a: &str| {
+                            a == "ecr:GetAuthorizationToken"
+                                || a.contains(":Describe")
+                                || a == "ecs:RegisterTaskDefinition"
+                                || a == "ecs:DeregisterTaskDefinition"
+                        };
+                        assert!(
+                            actions.iter().all(|a| allowed(a)),
+                            "{id}: Resource * for {actions:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn both_templates_name_everything_after_the_stage_through_parameters() {
+    // Stage-independent: no stage's value appears in a template.
+    for stack in Stack::ALL {
+        let text = infra::template(stack, Format::Yaml)
+            .synth(Format::Yaml)
+            .unwrap()
+            .body;
+        for literal in ["sample", "vpc-0", "subnet-0", "123456789012", "ap-northeast-1"] {
+            assert!(
+                !text.contains(literal),
+                "{stack} template contains the stage value `{literal}`"
+            );
+        }
+    }
+}

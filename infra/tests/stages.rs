@@ -1,0 +1,271 @@
+//! Bad stage files: each kind of mistake gets an error naming the file, the line and column, the bad
+//! value and what was expected.
+
+use std::path::Path;
+
+use infra::{Stage, StageError};
+
+const GOOD: &str = include_str!("../stages/dev.yaml");
+
+/// The errors of `text` read as `<name>.yaml`.
+fn errors(name: &str, text: &str) -> Vec<StageError> {
+    match Stage::parse(Path::new(&format!("stages/{name}.yaml")), text) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+/// `GOOD` with `from` replaced by `to` (exactly once).
+fn edit(from: &str, to: &str) -> String {
+    assert_eq!(
+        GOOD.matches(from).count(),
+        1,
+        "`{from}` must occur once in dev.yaml"
+    );
+    GOOD.replacen(from, to, 1)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no `{needle}`"))
+        + 1
+}
+
+/// One error, at the line holding `at`, whose message contains every `needle`.
+#[track_caller]
+fn check(text: &str, at: &str, needles: &[&str]) {
+    let errs = errors("dev", text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    let e = &errs[0];
+    assert_eq!(e.file, Path::new("stages/dev.yaml"));
+    assert_eq!(e.line, Some(line_of(text, at)), "{e}");
+    assert!(e.column.is_some(), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!("stages/dev.yaml:{}:", e.line.unwrap())),
+        "{shown}"
+    );
+    for n in needles {
+        assert!(shown.contains(n), "`{shown}` does not mention `{n}`");
+    }
+}
+
+#[test]
+fn the_shipped_stages_are_valid() {
+    let root = test_support::project_root();
+    let stages = infra::load_stages(&root.join(infra::STAGES_DIR), None).unwrap_or_else(|e| panic!("{e:#?}"));
+    let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["dev", "prod"]);
+    assert!(
+        stages[1].deploy.approval && stages[1].load_balancer.http_redirect,
+        "prod turns the options on"
+    );
+}
+
+#[test]
+fn unknown_keys() {
+    let text = edit(
+        "  http_redirect: false\n",
+        "  http_redirect: false\n  colour: blue\n",
+    );
+    check(
+        &text,
+        "colour:",
+        &["load_balancer", "unknown field `colour`", "expected"],
+    );
+}
+
+#[test]
+fn missing_keys() {
+    let text = edit("  instance_type: t3.small\n", "");
+    // Reported where the mapping's entries start, naming the mapping.
+    check(
+        &text,
+        "root_volume_gib:",
+        &["instances: missing field `instance_type`"],
+    );
+}
+
+#[test]
+fn wrong_types() {
+    let text = edit("  desired_count: 2\n", "  desired_count: two\n");
+    check(
+        &text,
+        "desired_count: two",
+        &["service.desired_count", "\"two\"", "expected u32"],
+    );
+}
+
+#[test]
+fn duplicate_keys() {
+    let text = edit("  cpu: 256\n", "  cpu: 256\n  cpu: 512\n");
+    // At the second `cpu`, not at the start of the mapping.
+    check(&text, "cpu: 512", &["service: duplicate field `cpu`"]);
+}
+
+#[test]
+fn ids_and_arns_have_their_shapes() {
+    check(
+        &edit("vpc-0123456789abcdef0", "vpc-nothex"),
+        "vpc_id:",
+        &["`vpc-nothex` is not a VPC ID", "8 or 17"],
+    );
+    check(
+        &edit("subnet-0fedcba9876543210", "sub-123"),
+        "- sub-123",
+        &["network.subnet_ids", "`sub-123` is not a subnet ID"],
+    );
+    check(
+        &edit(
+            "arn:aws:acm:ap-northeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+            "arn:aws:iam::123456789012:role/x",
+        ),
+        "certificate_arn:",
+        &[
+            "is not a certificate ARN",
+            "expected arn:aws:acm:REGION:ACCOUNT:certificate/ID",
+        ],
+    );
+    check(
+        &edit(
+            "arn:aws:codeconnections:ap-northeast-1:123456789012:connection/00000000-0000-0000-0000-000000000000",
+            "my-connection",
+        ),
+        "connection_arn:",
+        &["`my-connection` is not a connection ARN"],
+    );
+    check(
+        &edit("region: ap-northeast-1", "region: tokyo"),
+        "region:",
+        &["`tokyo` is not an AWS region"],
+    );
+    check(
+        &edit(
+            "repository: example-org/berth\n    branch: main\n    paths: # a",
+            "repository: berth\n    branch: main\n    paths: # a",
+        ),
+        "repository: berth",
+        &["`berth` is not a repository", "owner/name"],
+    );
+    check(
+        &edit("instance_type: t3.small", "instance_type: small"),
+        "instance_type:",
+        &["`small` is not an instance type"],
+    );
+    check(
+        &edit("time_zone: Asia/Tokyo", "time_zone: Tokyo time"),
+        "time_zone:",
+        &["`Tokyo time` is not a time zone"],
+    );
+}
+
+#[test]
+fn app_and_stage_names() {
+    check(
+        &edit("app: sample", "app: Sample_App"),
+        "app:",
+        &["app name `Sample_App` is invalid", "lowercase"],
+    );
+    let errs = errors("Prod", GOOD);
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].to_string().contains("stage name `Prod` is invalid"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn at_least_two_distinct_subnets() {
+    let one = edit("    - subnet-0fedcba9876543210\n", "");
+    check(
+        &one,
+        "subnet_ids:",
+        &["network.subnet_ids", "1 subnet(s)", "at least 2"],
+    );
+    let twice = edit(
+        "    - subnet-0fedcba9876543210\n",
+        "    - subnet-0123456789abcdef0\n",
+    );
+    check(&twice, "subnet_ids:", &["listed twice"]);
+}
+
+#[test]
+fn sizes_are_ordered_and_in_range() {
+    check(
+        &edit("  min: 2\n", "  min: 5\n"),
+        "desired: 2",
+        &["instances.desired", "min 5 ≤ desired 2 ≤ max 4"],
+    );
+    check(
+        &edit("  max: 4\n", "  max: 1\n"),
+        "desired: 2",
+        &["min 2 ≤ desired 2 ≤ max 1"],
+    );
+    check(
+        &edit("root_volume_gib: 30", "root_volume_gib: 8"),
+        "root_volume_gib:",
+        &["8 GiB", "30 to 16384"],
+    );
+    check(
+        &edit("  cpu: 256\n", "  cpu: 64\n"),
+        "cpu: 64",
+        &["64 CPU units", "128 to 10240"],
+    );
+    check(
+        &edit("  memory: 512\n", "  memory: 99999\n"),
+        "memory: 99999",
+        &["99999 MiB"],
+    );
+    check(
+        &edit("log_retention_days: 30", "log_retention_days: 31"),
+        "log_retention_days:",
+        &["31: expected one of"],
+    );
+    check(
+        &edit(
+            "health_check_grace_seconds: 60",
+            "health_check_grace_seconds: 7200",
+        ),
+        "health_check_grace_seconds:",
+        &["7200", "at most 3600"],
+    );
+}
+
+#[test]
+fn the_stage_lives_in_one_region_and_account() {
+    check(
+        &edit("arn:aws:acm:ap-northeast-1:", "arn:aws:acm:us-east-1:"),
+        "certificate_arn:",
+        &["the certificate is in `us-east-1`, but the stage is in `ap-northeast-1`"],
+    );
+    check(
+        &edit(
+            "codeconnections:ap-northeast-1:123456789012",
+            "codeconnections:ap-northeast-1:210987654321",
+        ),
+        "connection_arn:",
+        &["account 210987654321", "certificate in 123456789012"],
+    );
+}
+
+#[test]
+fn exactly_one_kind_of_source() {
+    let both = edit(
+        "  app:\n    repository",
+        "  legacy_github_oauth:\n    token_secret: berth/github\n  app:\n    repository",
+    );
+    check(
+        &both,
+        "legacy_github_oauth:",
+        &["both `connection_arn` and `legacy_github_oauth`"],
+    );
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let text = edit("  min: 2\n", "  min: 5\n").replacen("  cpu: 256\n", "  cpu: 64\n", 1);
+    let errs = errors("dev", &text);
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+}

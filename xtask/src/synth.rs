@@ -1,0 +1,157 @@
+//! `cargo xtask synth`: the environment's templates and each stage's parameter files, into `infra/cfn/`.
+//!
+//! Everything is validated first and every problem reported together; when anything is wrong, nothing
+//! is written. Files are written atomically. `--check` writes nothing and fails when a committed file is
+//! stale, with the command that fixes it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use cfn::Format;
+use pipeline_model::infra_layout;
+
+use crate::util::{self, Mode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Yaml,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Yaml => Format::Yaml,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this stage (a file infra/stages/<STAGE>.yaml); default: every stage
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Template format
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: FormatArg,
+    /// Write here instead of infra/cfn/ (same layout)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Read the stage files from here instead of infra/stages/
+    #[arg(long, value_name = "DIR")]
+    pub stages: Option<PathBuf>,
+    /// Write nothing; fail if a committed file is stale
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Everything synth produces, validated, relative to the repository root; nothing written.
+pub fn generate(
+    root: &Path,
+    stages_dir: &Path,
+    stage: Option<&str>,
+    format: Format,
+) -> Result<infra::Synthesized> {
+    let stages = match infra::load_stages(stages_dir, stage) {
+        Ok(s) => s,
+        Err(errors) => {
+            let n = errors.len();
+            let list: Vec<String> = errors.iter().map(|e| relative(root, &e.to_string())).collect();
+            bail!(
+                "{n} problem{} in the stage files:\n  {}",
+                if n == 1 { "" } else { "s" },
+                list.join("\n  ")
+            );
+        }
+    };
+    let synthesized =
+        infra::synth(&stages, format).map_err(|e| anyhow::anyhow!(relative(root, &e.to_string())))?;
+    Ok(synthesized)
+}
+
+fn relative(root: &Path, text: &str) -> String {
+    text.replace(&format!("{}/", root.display()), "")
+}
+
+#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
+pub fn run(args: &Args) -> Result<()> {
+    let root = util::project_root();
+    let mode = Mode::from_check(args.check);
+    if args.check && args.out.is_some() {
+        bail!(
+            "--check compares the committed files in {}; it does not take --out",
+            infra_layout::CFN_DIR
+        );
+    }
+    let stages_dir = args
+        .stages
+        .clone()
+        .unwrap_or_else(|| root.join(infra::STAGES_DIR));
+    let synthesized = generate(&root, &stages_dir, args.stage.as_deref(), args.format.into())?;
+    for w in &synthesized.warnings {
+        eprintln!("warning: {w}");
+    }
+    let dest = |p: &Path| -> PathBuf {
+        match &args.out {
+            Some(out) => out.join(p.strip_prefix(infra_layout::CFN_DIR).unwrap_or(p)),
+            None => root.join(p),
+        }
+    };
+    let mut changed = Vec::new();
+    for f in &synthesized.files {
+        let path = dest(&f.path);
+        if util::sync_file(&path, &f.contents, mode)? {
+            changed.push(path);
+        }
+    }
+    // Parameter files of stages that no longer exist.
+    if args.stage.is_none() && args.out.is_none() && args.stages.is_none() {
+        let wanted: Vec<PathBuf> = synthesized.files.iter().map(|f| root.join(&f.path)).collect();
+        for stale in stale_parameter_files(&root.join(infra_layout::CFN_DIR), &wanted) {
+            if mode == Mode::Write {
+                std::fs::remove_file(&stale)?;
+                if let Some(dir) = stale.parent() {
+                    let _ = std::fs::remove_dir(dir); // only when empty
+                }
+            }
+            changed.push(stale);
+        }
+    }
+    let fix = match &args.stage {
+        Some(s) => format!("cargo xtask synth --stage {s}"),
+        None => "cargo xtask synth".to_owned(),
+    };
+    util::report_sync(mode, &changed, &fix)?;
+    if mode == Mode::Write {
+        eprintln!(
+            "synth: {} files ({} changed) in {}",
+            synthesized.files.len(),
+            changed.len(),
+            args.out
+                .as_deref()
+                .map_or_else(|| infra_layout::CFN_DIR.to_owned(), |o| o.display().to_string())
+        );
+    }
+    Ok(())
+}
+
+/// `infra/cfn/<stage>/*.json` files that synth did not produce.
+fn stale_parameter_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(cfn_dir) else {
+        return out;
+    };
+    for d in dirs.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        let Ok(files) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for f in files.flatten().map(|e| e.path()) {
+            if f.extension().is_some_and(|x| x == "json") && !wanted.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    out
+}

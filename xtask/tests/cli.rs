@@ -1,0 +1,130 @@
+//! The command line: help, errors, exit codes, and that a failing synth writes nothing.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .output()
+        .expect("xtask runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// A copy of the shipped stage files in a temporary directory.
+fn stages_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dev.yaml", "prod.yaml"] {
+        std::fs::copy(root().join("infra/stages").join(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn no_command_and_help_list_the_commands() {
+    for args in [&[][..], &["--help"][..]] {
+        let o = xtask(args);
+        assert!(o.status.success());
+        let (out, _) = text(&o);
+        for cmd in ["ci", "codegen", "synth", "tools"] {
+            assert!(out.contains(&format!("  {cmd}")), "`{cmd}` missing from:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn unknown_flags_are_usage_errors() {
+    let o = xtask(&["synth", "--colour"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("unexpected argument '--colour'"));
+}
+
+#[test]
+fn synth_writes_the_committed_files() {
+    let out = tempfile::tempdir().unwrap();
+    let o = xtask(&["synth", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    for f in [
+        "pipeline.yaml",
+        "service.yaml",
+        "dev/service.json",
+        "dev/pipeline.json",
+        "prod/service.json",
+    ] {
+        let written = std::fs::read(out.path().join(f)).unwrap();
+        let committed = std::fs::read(root().join("infra/cfn").join(f)).unwrap();
+        assert!(written == committed, "{f} differs from the committed copy");
+    }
+}
+
+#[test]
+fn a_failing_synth_writes_nothing_and_says_where() {
+    let stages = stages_copy();
+    let dev = stages.path().join("dev.yaml");
+    let text_in = std::fs::read_to_string(&dev)
+        .unwrap()
+        .replace("  min: 2\n", "  min: 5\n")
+        .replace("vpc-0123456789abcdef0", "vpc-42");
+    std::fs::write(&dev, &text_in).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("cfn");
+    let o = xtask(&[
+        "synth",
+        "--stages",
+        stages.path().to_str().unwrap(),
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    let vpc_line = text_in.lines().position(|l| l.contains("vpc-42")).unwrap() + 1;
+    assert!(err.contains(&format!("dev.yaml:{vpc_line}:")), "{err}");
+    assert!(err.contains("`vpc-42` is not a VPC ID"), "{err}");
+    assert!(!target.exists(), "nothing may be written when synth fails");
+}
+
+#[test]
+fn check_names_stale_files_and_the_fix() {
+    let stages = stages_copy();
+    let dev = stages.path().join("dev.yaml");
+    let changed = std::fs::read_to_string(&dev)
+        .unwrap()
+        .replace("desired_count: 2", "desired_count: 3");
+    std::fs::write(&dev, changed).unwrap();
+    let o = xtask(&[
+        "synth",
+        "--check",
+        "--stage",
+        "dev",
+        "--stages",
+        stages.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(err.contains("infra/cfn/dev/service.json"), "{err}");
+    assert!(err.contains("hint: run `cargo xtask synth --stage dev`"), "{err}");
+    // The committed file is untouched.
+    assert!(
+        std::fs::read_to_string(root().join("infra/cfn/dev/service.json"))
+            .unwrap()
+            .contains("\"DesiredCount\": \"2\"")
+    );
+}
+
+#[test]
+fn an_unknown_stage_lists_the_known_ones() {
+    let o = xtask(&["synth", "--stage", "qa", "--out", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(err.contains("no stage `qa`: expected one of: dev, prod"), "{err}");
+}
