@@ -316,47 +316,65 @@ pub fn template(template_extension: &str) -> Template {
             ])
             .resource(key.arn())
     };
+    let mut build_document = PolicyDocument::new()
+        .statement(
+            Statement::allow()
+                .sid("BuildLogs")
+                .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
+                .resource(build_logs.arn()),
+        )
+        .statement(
+            Statement::allow()
+                .sid("Artifacts")
+                .actions(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"])
+                .resource(artifact_objects.clone()),
+        )
+        .statement(artifact_key_use())
+        // ECR's token is account-wide: AWS accepts no resource but "*" for it.
+        .statement(
+            Statement::allow()
+                .sid("EcrToken")
+                .actions(["ecr:GetAuthorizationToken"])
+                .resource("*"),
+        )
+        .statement(
+            Statement::allow()
+                .sid("PushImage")
+                .actions([
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:UploadLayerPart",
+                ])
+                .resource(repository.arn()),
+        );
+    // Build-time secrets, when the app declares any: read from Parameter Store by the buildspec.
+    let build_secret_arns: Vec<Val<String>> = pipeline_model::secrets::build()
+        .map(|s| {
+            arn(
+                "ssm",
+                format!(
+                    "parameter{}",
+                    pipeline_model::build_secret_parameter("${AppName}", s.name)
+                ),
+            )
+            .into()
+        })
+        .collect();
+    if !build_secret_arns.is_empty() {
+        build_document = build_document.statement(
+            Statement::allow()
+                .sid("BuildSecrets")
+                .actions(["ssm:GetParameters"])
+                .resources(build_secret_arns),
+        );
+    }
     let build_policy = t.add(
         "BuildPolicy",
-        iam::Policy::new(
-            PolicyDocument::new()
-                .statement(
-                    Statement::allow()
-                        .sid("BuildLogs")
-                        .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
-                        .resource(build_logs.arn()),
-                )
-                .statement(
-                    Statement::allow()
-                        .sid("Artifacts")
-                        .actions(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"])
-                        .resource(artifact_objects.clone()),
-                )
-                .statement(artifact_key_use())
-                // ECR's token is account-wide: AWS accepts no resource but "*" for it.
-                .statement(
-                    Statement::allow()
-                        .sid("EcrToken")
-                        .actions(["ecr:GetAuthorizationToken"])
-                        .resource("*"),
-                )
-                .statement(
-                    Statement::allow()
-                        .sid("PushImage")
-                        .actions([
-                            "ecr:BatchCheckLayerAvailability",
-                            "ecr:BatchGetImage",
-                            "ecr:CompleteLayerUpload",
-                            "ecr:GetDownloadUrlForLayer",
-                            "ecr:InitiateLayerUpload",
-                            "ecr:PutImage",
-                            "ecr:UploadLayerPart",
-                        ])
-                        .resource(repository.arn()),
-                ),
-            "build",
-        )
-        .roles(vec![build_role.to_ref()]),
+        iam::Policy::new(build_document, "build").roles(vec![build_role.to_ref()]),
     );
     let project = t.add_with(
         "BuildProject",
@@ -369,10 +387,6 @@ pub fn template(template_extension: &str) -> Template {
                     codebuild::project::EnvironmentVariable::new(
                         build_env::AWS_DEFAULT_REGION,
                         pseudo::region(),
-                    ),
-                    codebuild::project::EnvironmentVariable::new(
-                        build_env::AWS_ACCOUNT_ID,
-                        pseudo::account_id(),
                     ),
                     codebuild::project::EnvironmentVariable::new(
                         build_env::REPOSITORY_URI,

@@ -65,8 +65,32 @@ pub fn generate(
             );
         }
     };
-    let synthesized =
+    let mut synthesized =
         infra::synth(&stages, format).map_err(|e| anyhow::anyhow!(relative(root, &e.to_string())))?;
+    // The buildspec is the app's: every stage builds with the same one.
+    let apps: std::collections::BTreeSet<&str> = stages.iter().map(|s| s.app.as_str()).collect();
+    if apps.len() > 1 {
+        let list: Vec<String> = stages
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: app `{}`",
+                    relative(root, &s.file.display().to_string()),
+                    s.app
+                )
+            })
+            .collect();
+        bail!(
+            "the stages name different apps ({}); one repository holds one app, built by one buildspec",
+            list.join(", ")
+        );
+    }
+    if let Some(app) = apps.first() {
+        synthesized.files.push(infra::OutputFile {
+            path: PathBuf::from(pipeline_model::BUILDSPEC_PATH),
+            contents: app::buildspec::buildspec(app).to_yaml(),
+        });
+    }
     Ok(synthesized)
 }
 
@@ -94,7 +118,11 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let dest = |p: &Path| -> PathBuf {
         match &args.out {
-            Some(out) => out.join(p.strip_prefix(infra_layout::CFN_DIR).unwrap_or(p)),
+            // With --out everything lands in DIR: infra/cfn/x as DIR/x, app/buildspec.yml as DIR/buildspec.yml.
+            Some(out) => out.join(
+                p.strip_prefix(infra_layout::CFN_DIR)
+                    .unwrap_or_else(|_| Path::new(p.file_name().unwrap_or_default())),
+            ),
             None => root.join(p),
         }
     };
@@ -125,12 +153,13 @@ pub fn run(args: &Args) -> Result<()> {
     util::report_sync(mode, &changed, &fix)?;
     if mode == Mode::Write {
         eprintln!(
-            "synth: {} files ({} changed) in {}",
+            "synth: {} files ({} changed){}",
             synthesized.files.len(),
             changed.len(),
             args.out
                 .as_deref()
-                .map_or_else(|| infra_layout::CFN_DIR.to_owned(), |o| o.display().to_string())
+                .map(|o| format!(" in {}", o.display()))
+                .unwrap_or_default()
         );
     }
     Ok(())

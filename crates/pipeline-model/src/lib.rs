@@ -118,11 +118,53 @@ pub mod container {
 
 /// Environment variables the CodeBuild project sets and the buildspec reads.
 pub mod build_env {
+    /// The region (for the ECR login).
     pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
-    pub const AWS_ACCOUNT_ID: &str = "AWS_ACCOUNT_ID";
+    /// Where to push the image: `<account>.dkr.ecr.<region>.amazonaws.com/<repository>`.
     pub const REPOSITORY_URI: &str = "REPOSITORY_URI";
     /// All of them, in the order the project declares them.
-    pub const ALL: [&str; 3] = [AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, REPOSITORY_URI];
+    pub const ALL: [&str; 2] = [AWS_DEFAULT_REGION, REPOSITORY_URI];
+}
+
+/// The secrets the app needs, declared once. Ops stores each in SSM Parameter Store as a
+/// `SecureString` under the stage's KMS key (`cargo xtask secrets put`); the service receives the
+/// runtime ones in its environment, under the same name.
+pub mod secrets {
+    /// When a secret is needed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum UsedAt {
+        /// In the running container's environment (ECS injects it from SSM at task start).
+        Runtime,
+        /// While the image is built (the buildspec reads it from Parameter Store and hands it to docker
+        /// with `--secret`: never `--build-arg`, never in an image layer).
+        Build,
+    }
+
+    /// One secret the app declares.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Secret {
+        /// The environment variable, and the last segment of the SSM parameter's name.
+        pub name: &'static str,
+        pub used_at: UsedAt,
+        pub description: &'static str,
+    }
+
+    /// Every secret the app declares.
+    pub const DECLARED: &[Secret] = &[Secret {
+        name: "DB_PASSWORD",
+        used_at: UsedAt::Runtime,
+        description: "the database password (the seed's rds_pass)",
+    }];
+
+    /// The runtime secrets.
+    pub fn runtime() -> impl Iterator<Item = &'static Secret> {
+        DECLARED.iter().filter(|s| s.used_at == UsedAt::Runtime)
+    }
+
+    /// The build-time secrets.
+    pub fn build() -> impl Iterator<Item = &'static Secret> {
+        DECLARED.iter().filter(|s| s.used_at == UsedAt::Build)
+    }
 }
 
 /// The two stacks of a stage.
@@ -260,6 +302,13 @@ impl<'a> Names<'a> {
     pub fn change_set(&self) -> String {
         format!("{}-{}-pipeline-deploy", self.app, self.stage)
     }
+}
+
+/// The SSM parameter of one of `app`'s build-time secrets: `/berth/sample/build/NPM_TOKEN`. The
+/// buildspec is shared by every stage, and its `parameter-store:` names take no variables: build-time
+/// secrets belong to the app, not to a stage.
+pub fn build_secret_parameter(app: &str, secret: &str) -> String {
+    format!("/berth/{app}/build/{secret}")
 }
 
 /// An app name: 1 to 20 lowercase letters, digits and `-`, starting with a letter, not `aws`/`ssm`.

@@ -1,0 +1,117 @@
+//! ARCHITECTURE.md's invariants about dependencies.
+//!
+//! Read from `cargo tree -p <package>`, which resolves features for that package alone, as building it
+//! does (`cargo metadata` unifies features across the workspace and would show the app's server
+//! dependencies under xtask, which `cargo xtask synth` never compiles).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// The names of every package `package` depends on (normal and build dependencies, transitively).
+fn tree(package: &str) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != package)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The direct dependencies of `package`.
+fn direct(package: &str) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal",
+            "--depth",
+            "1",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn app_and_infra_meet_only_in_pipeline_model() {
+    assert!(!tree("app").contains("infra"), "app depends on infra");
+    assert!(!tree("infra").contains("app"), "infra depends on app");
+    assert!(
+        direct("app").contains("pipeline-model"),
+        "app must depend on pipeline-model"
+    );
+    assert!(
+        direct("infra").contains("pipeline-model"),
+        "infra must depend on pipeline-model"
+    );
+}
+
+#[test]
+fn the_contract_needs_nothing_but_serde() {
+    let deps = tree("pipeline-model");
+    let allowed = [
+        "serde",
+        "serde_core",
+        "serde_derive",
+        "proc-macro2",
+        "quote",
+        "syn",
+        "unicode-ident",
+    ];
+    let extra: Vec<&String> = deps.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
+    assert!(
+        extra.is_empty(),
+        "pipeline-model does no I/O and needs only serde; it depends on {extra:?}"
+    );
+}
+
+#[test]
+fn the_template_language_knows_cloudformation_not_berth() {
+    let deps = tree("cfn");
+    for ours in ["pipeline-model", "infra", "app", "xtask"] {
+        assert!(!deps.contains(ours), "cfn depends on {ours}");
+    }
+}
+
+#[test]
+fn nothing_on_the_synth_path_compiles_the_aws_sdk_or_the_app_server() {
+    let deps = tree("xtask");
+    let heavy: Vec<&String> = deps
+        .iter()
+        .filter(|d| d.starts_with("aws-") || d.starts_with("hyper") || *d == "tokio" || *d == "axum")
+        .collect();
+    assert!(heavy.is_empty(), "`cargo xtask synth` would compile {heavy:?}");
+    assert!(
+        deps.contains("app") && deps.contains("infra"),
+        "xtask renders the buildspec and the templates"
+    );
+}
