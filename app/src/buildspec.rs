@@ -22,6 +22,9 @@ pub const DOCKERFILE: &str = "app/Dockerfile";
 /// The shell variable holding the image tag inside the build.
 pub const IMAGE_TAG_VAR: &str = "IMAGE_TAG";
 
+/// The shell variable that says whether the image is already in the repository (`1`) or not (`0`).
+pub const IMAGE_EXISTS_VAR: &str = "IMAGE_EXISTS";
+
 /// CodeBuild's variable with the commit the build runs on.
 pub const RESOLVED_SOURCE_VERSION: &str = "CODEBUILD_RESOLVED_SOURCE_VERSION";
 
@@ -131,10 +134,17 @@ pub fn buildspec_with(app: &str, declared: &[secrets::Secret]) -> Buildspec {
                 format!(
                     "aws ecr get-login-password --region \"${region}\" | docker login --username AWS --password-stdin \"${{{repo}%%/*}}\""
                 ),
+                // A run started by the infra source alone builds the same app commit again: its tag
+                // is already pushed, and tags are immutable. Deploy that image instead of failing.
+                format!(
+                    "if aws ecr describe-images --region \"${region}\" --repository-name \"${{{repo}#*/}}\" --image-ids \
+                     imageTag=\"${IMAGE_TAG_VAR}\" > /dev/null 2>&1; then {IMAGE_EXISTS_VAR}=1; echo \"${repo}:${IMAGE_TAG_VAR} \
+                     is already pushed: deploying it without building it again\"; else {IMAGE_EXISTS_VAR}=0; fi"
+                ),
             ]),
-            build: phase(vec![docker_build]),
+            build: phase(vec![format!("[ \"${IMAGE_EXISTS_VAR}\" = 1 ] || {docker_build}")]),
             post_build: phase(vec![
-                format!("docker push \"${repo}:${IMAGE_TAG_VAR}\""),
+                format!("[ \"${IMAGE_EXISTS_VAR}\" = 1 ] || docker push \"${repo}:${IMAGE_TAG_VAR}\""),
                 write_build_json_command(),
             ]),
         },
@@ -195,6 +205,7 @@ impl Buildspec {
         read.into_iter()
             .filter(|v| {
                 v != IMAGE_TAG_VAR
+                    && v != IMAGE_EXISTS_VAR
                     && !v.starts_with("CODEBUILD_")
                     && !self.env.variables.contains_key(v)
                     && !self.env.parameter_store.contains_key(v)

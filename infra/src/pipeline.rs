@@ -247,17 +247,16 @@ pub fn template(template_extension: &str) -> Template {
             .encryption_configuration(
                 ecr::repository::EncryptionConfiguration::new(ecr::repository::EncryptionTypeValue::Kms).kms_key(key.arn()),
             )
-            .lifecycle_policy(ecr::repository::LifecyclePolicy::new().lifecycle_policy_text(
-                serde_json::json!({
+            .lifecycle_policy(ecr::repository::LifecyclePolicy::new().lifecycle_policy_text(cfn::json_text(
+                &serde_json::json!({
                     "rules": [{
                         "rulePriority": 1,
                         "description": format!("keep the last {IMAGES_KEPT} images"),
                         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": IMAGES_KEPT},
                         "action": {"type": "expire"},
                     }]
-                })
-                .to_string(),
-            )),
+                }),
+            ))),
         Attributes::new().retain(),
     );
 
@@ -290,6 +289,7 @@ pub fn template(template_extension: &str) -> Template {
                         .resource(arn("logs", format!("log-group:{}:*", names.log_group()))),
                 ),
         )
+        .managed_policy_name(sub(names.task_execution_policy()))
         .description(sub(
             "berth ${AppName}/${StageName}: the service's task execution role".to_owned(),
         )),
@@ -344,6 +344,7 @@ pub fn template(template_extension: &str) -> Template {
                     "ecr:BatchCheckLayerAvailability",
                     "ecr:BatchGetImage",
                     "ecr:CompleteLayerUpload",
+                    "ecr:DescribeImages",
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:InitiateLayerUpload",
                     "ecr:PutImage",
@@ -661,7 +662,9 @@ pub fn template(template_extension: &str) -> Template {
                             "codebuild:StartBuild",
                             "codebuild:StopBuild",
                         ])
-                        .resource(project.arn()),
+                        // By name, not GetAtt: the name is the contract's, and the policy need not wait
+                        // for the project (emulators that skip CodeBuild cannot resolve its attributes).
+                        .resource(arn("codebuild", format!("project/{}", names.pipeline()))),
                 )
                 .statement(
                     Statement::allow()
@@ -751,7 +754,7 @@ pub fn template(template_extension: &str) -> Template {
                     .file_paths(codepipeline::pipeline::GitFilePathFilterCriteria::new().includes(paths)),
             ]))
     };
-    let pipeline = t.add_with(
+    t.add_with(
         "Pipeline",
         codepipeline::Pipeline::new(
             pipeline_role.arn(),
@@ -818,7 +821,8 @@ pub fn template(template_extension: &str) -> Template {
     export(
         &mut t,
         pipeline_outputs::PIPELINE_NAME,
-        pipeline.to_ref(),
+        // The contract's name (`Ref` yields the same); it does not need the pipeline resource resolved.
+        sub(names.pipeline()).into(),
         "The stage's pipeline",
     );
     export(

@@ -7,12 +7,12 @@
 //! `CreationPolicy` and `AutoScalingReplacingUpdate`; the service spread over availability zones and
 //! instances. Everything that differs per stage is a parameter.
 
-use cfn::fns::{Sub, equals, if_};
+use cfn::fns::{Sub, equals};
 use cfn::params::{Integer, SsmValue, Str, aws};
 use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{autoscaling, ec2, ecs, elbv2, iam, logs};
 use cfn::{Attributes, CreationPolicy, IsoDuration, Output, Parameter, Template, UpdatePolicy, fns, pseudo};
-use pipeline_model::{Names, container, pipeline_outputs, service_params as sp};
+use pipeline_model::{Names, container, service_params as sp};
 
 use crate::stage::{DEFAULT_AMI_PARAMETER, LOG_RETENTION_DAYS};
 
@@ -150,18 +150,19 @@ pub fn template() -> Template {
                     .cidr_ip("0.0.0.0/0")
                     .from_port(443)
                     .to_port(443)
-                    .description("HTTPS")
-                    .into(),
-                if_(
-                    with_redirect,
-                    ec2::security_group::Ingress::new("tcp")
-                        .cidr_ip("0.0.0.0/0")
-                        .from_port(80)
-                        .to_port(80)
-                        .description("HTTP, redirected to HTTPS"),
-                    pseudo::no_value(),
-                ),
+                    .description("HTTPS"),
             ]),
+    );
+    // Port 80 only with the redirect: a rule of its own under the stage's condition.
+    t.add_with(
+        "LoadBalancerHttpIngress",
+        ec2::SecurityGroupIngress::new("tcp")
+            .group_id(alb_sg.group_id())
+            .cidr_ip("0.0.0.0/0")
+            .from_port(80)
+            .to_port(80)
+            .description("HTTP, redirected to HTTPS"),
+        Attributes::new().condition(with_redirect),
     );
     let instance_sg = t.add(
         "InstanceSecurityGroup",
@@ -354,8 +355,11 @@ pub fn template() -> Template {
         )
         .role_name(stage_sub(&names.task_execution_role()))
         .description("ECS task execution: pull the image, write logs, read the stage's secrets")
-        .managed_policy_arns(vec![fns::import_value(stage_sub(
-            &names.export(pipeline_outputs::TASK_EXECUTION_POLICY_ARN),
+        // The pipeline stack's policy, by its contract name: no export to import, so either stack can
+        // change without the other.
+        .managed_policy_arns(vec![stage_sub(&format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
+            names.task_execution_policy()
         ))]),
     );
     let image = Sub::new("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}")

@@ -199,6 +199,9 @@ impl Stage {
                     (line, column) = (Some(vl), Some(vc));
                 }
             }
+            let message = line
+                .and_then(|l| name_the_key(&message, text, l))
+                .unwrap_or(message);
             vec![at(line, column, message)]
         })?;
         let stage = Stage {
@@ -523,6 +526,36 @@ fn quoted_value(message: &str) -> Option<&str> {
         .map(|(_, r)| r)
         .or_else(|| message.strip_prefix('`'))?;
     rest.split('`').next().filter(|v| !v.is_empty())
+}
+
+/// serde_norway names the mapping that holds a rejected scalar, not the scalar's key
+/// (`network: ...` for a bad `network.vpc_id`): adds the key of the line the error points at.
+fn name_the_key(message: &str, text: &str, line: usize) -> Option<String> {
+    if ["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|m| message.contains(m))
+    {
+        return None;
+    }
+    let trimmed = text.lines().nth(line.checked_sub(1)?)?.trim_start();
+    let (key, _) = trimmed.split_once(':')?;
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return None; // a list item, or not a key
+    }
+    let is_path = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+    };
+    match message.split_once(": ") {
+        Some((path, _)) if is_path(path) && path.rsplit('.').next() == Some(key) => None,
+        Some((path, rest)) if is_path(path) => Some(format!("{path}.{key}: {rest}")),
+        _ => Some(format!("{key}: {message}")),
+    }
 }
 
 /// The first occurrence of `value` at or after line `from`: its line and column (1-based).

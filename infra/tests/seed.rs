@@ -46,9 +46,15 @@ fn instances_admit_only_the_load_balancer_on_the_dynamic_port_range() {
         ),
         (Some(443), Some(443))
     );
+    assert_eq!(alb_ingress.len(), 1);
     // Port 80 only with the redirect.
-    assert_eq!(alb_ingress[1]["Fn::If"][0], "RedirectHttp");
-    assert_eq!(alb_ingress[1]["Fn::If"][1]["FromPort"], 80);
+    let http = resource(&t, "LoadBalancerHttpIngress");
+    assert_eq!(http["Condition"], "RedirectHttp");
+    assert_eq!(http["Properties"]["FromPort"], 80);
+    assert_eq!(
+        http["Properties"]["GroupId"],
+        json!({"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]})
+    );
     assert_eq!(resource(&t, "HttpRedirectListener")["Condition"], "RedirectHttp");
 }
 

@@ -109,7 +109,7 @@ fn ids_and_arns_have_their_shapes() {
     check(
         &edit("vpc-0123456789abcdef0", "vpc-nothex"),
         "vpc_id:",
-        &["`vpc-nothex` is not a VPC ID", "8 or 17"],
+        &["network.vpc_id: `vpc-nothex` is not a VPC ID", "8 or 17"],
     );
     check(
         &edit("subnet-0fedcba9876543210", "sub-123"),
@@ -123,7 +123,7 @@ fn ids_and_arns_have_their_shapes() {
         ),
         "certificate_arn:",
         &[
-            "is not a certificate ARN",
+            "load_balancer.certificate_arn: `arn:aws:iam::123456789012:role/x` is not a certificate ARN",
             "expected arn:aws:acm:REGION:ACCOUNT:certificate/ID",
         ],
     );
@@ -133,12 +133,12 @@ fn ids_and_arns_have_their_shapes() {
             "my-connection",
         ),
         "connection_arn:",
-        &["`my-connection` is not a connection ARN"],
+        &["source.connection_arn: `my-connection` is not a connection ARN"],
     );
     check(
         &edit("region: ap-northeast-1", "region: tokyo"),
         "region:",
-        &["`tokyo` is not an AWS region"],
+        &["region: `tokyo` is not an AWS region"],
     );
     check(
         &edit(
@@ -146,17 +146,26 @@ fn ids_and_arns_have_their_shapes() {
             "repository: berth\n    branch: main\n    paths: # a",
         ),
         "repository: berth",
-        &["`berth` is not a repository", "owner/name"],
+        &["source.app.repository: `berth` is not a repository", "owner/name"],
     );
     check(
         &edit("instance_type: t3.small", "instance_type: small"),
         "instance_type:",
-        &["`small` is not an instance type"],
+        &["instances.instance_type: `small` is not an instance type"],
     );
     check(
         &edit("time_zone: Asia/Tokyo", "time_zone: Tokyo time"),
         "time_zone:",
-        &["`Tokyo time` is not a time zone"],
+        &["service.time_zone: `Tokyo time` is not a time zone"],
+    );
+}
+
+#[test]
+fn an_empty_value_is_named_by_its_key() {
+    check(
+        &edit("vpc_id: vpc-0123456789abcdef0", "vpc_id:"),
+        "vpc_id:",
+        &["network.vpc_id: `` is not a VPC ID"],
     );
 }
 

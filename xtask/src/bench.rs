@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: how fast synth is, in process and as the command people run.
+//! `cargo xtask bench`: how fast synth is, in process and as the command people run (`--deploy`:
+//! how fast a deploy is, in [`crate::bench_deploy`]).
 //!
 //! Figures, not assertions: the numbers go in notes and reviews, never into tests.
 
@@ -19,6 +20,16 @@ pub struct Args {
     /// Iterations of the in-process measurement
     #[arg(long, default_value_t = 200)]
     pub runs: usize,
+    /// Instead of synth: time `cargo xtask deploy service` against `aws cloudformation deploy`, each
+    /// in its own moto server started for the purpose
+    #[arg(long)]
+    pub deploy: bool,
+    /// With --deploy: creates and no-change redeploys per tool
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub deploy_runs: usize,
+    /// With --deploy: also once against LocalStack (asynchronous, like AWS)
+    #[arg(long, requires = "deploy")]
+    pub localstack: bool,
 }
 
 struct Stats {
@@ -43,6 +54,9 @@ fn ms(d: Duration) -> String {
 
 #[allow(clippy::print_stdout, reason = "the command's output")]
 pub fn run(args: &Args) -> Result<()> {
+    if args.deploy {
+        return crate::bench_deploy::run(args.deploy_runs, args.localstack);
+    }
     let root = util::project_root();
     let stages_dir = root.join(infra::STAGES_DIR);
     let profile = if cfg!(debug_assertions) {

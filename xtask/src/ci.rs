@@ -29,6 +29,12 @@ pub fn run() -> Result<()> {
         Ok(())
     })?;
     let py = py.expect("provisioned above");
+    let mut ls = None;
+    step("provision LocalStack", &mut || {
+        ls = Some(tools::localstack_tools()?);
+        Ok(())
+    })?;
+    let ls = ls.expect("provisioned above");
     step("generated resource types are fresh", &mut || {
         codegen::run(util::Mode::Check)
     })?;
@@ -49,7 +55,8 @@ pub fn run() -> Result<()> {
         util::run(
             util::cargo()
                 .args(["test", "--workspace"])
-                .env("BERTH_TOOLS_BIN", &py.bin),
+                .env("BERTH_TOOLS_BIN", &py.bin)
+                .env("BERTH_LOCALSTACK_BIN", &ls.bin),
         )
     })?;
     eprintln!("\nci passed in {:.1}s", started.elapsed().as_secs_f64());

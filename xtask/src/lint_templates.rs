@@ -16,9 +16,10 @@ use crate::{tools::PythonTools, util};
 pub fn lint_parameters(template: &Value, configuration: &Value, stack: Stack) -> Value {
     let declared = template["Parameters"].as_object().cloned().unwrap_or_default();
     let mut out = Vec::new();
-    let mut values = configuration["Parameters"]
+    // A BTreeMap: sorted whatever order serde_json's map keeps (it depends on its features).
+    let mut values: std::collections::BTreeMap<String, Value> = configuration["Parameters"]
         .as_object()
-        .cloned()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     if stack == Stack::Service {
         values.insert(service_params::IMAGE_TAG.to_owned(), json!("0123456789abcdef"));

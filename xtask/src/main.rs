@@ -3,7 +3,9 @@
 //! This file only parses flags and dispatches; each command is its own module. Every command runs
 //! from the repository root, wherever cargo was called from.
 
+mod aws_commands;
 mod bench;
+mod bench_deploy;
 mod ci;
 mod codegen;
 mod lint_templates;
@@ -26,9 +28,16 @@ struct Cli {
     command: Option<Cmd>,
 }
 
+/// The arguments of a command that `berth-aws` runs.
+#[derive(clap::Args)]
+struct Forwarded {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<std::ffi::OsString>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Measure synth: in process, as a warm command, and (--cold) from a fresh clone
+    /// Measure synth (in process, warm, --cold from a fresh clone) or --deploy against the AWS CLI
     Bench(bench::Args),
     /// Run every check CI runs: fmt, clippy, tests, generated-file freshness, template checks
     Ci,
@@ -40,12 +49,38 @@ enum Cmd {
     },
     /// Synthesize the templates and every stage's parameter files into infra/cfn/
     Synth(synth::Args),
+    /// Deploy a stack of a stage through a change set (see `cargo xtask deploy --help`)
+    #[command(disable_help_flag = true)]
+    Deploy(Forwarded),
+    /// Show the change set a deploy would execute, then delete it
+    #[command(disable_help_flag = true)]
+    Diff(Forwarded),
+    /// Delete a stack of a stage (retained resources stay)
+    #[command(disable_help_flag = true)]
+    Destroy(Forwarded),
+    /// A stack's status, recent events and outputs
+    #[command(disable_help_flag = true)]
+    Status(Forwarded),
+    /// Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED
+    #[command(disable_help_flag = true)]
+    Rollback(Forwarded),
     /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
     Tools,
 }
 
+/// The exit code of a usage error (sysexits' EX_USAGE).
+const USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; a usage error exits 64 (EX_USAGE), as the AWS
+            // commands do, so that 2 can mean "there are changes" (`diff --exit-code`).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { USAGE } else { 0 });
+        }
+    };
     let Some(command) = cli.command else {
         // No command: list them, as `--help` does.
         let _ = <Cli as clap::CommandFactory>::command().print_help();
@@ -57,6 +92,11 @@ fn main() -> ExitCode {
         Cmd::Codegen { check } => codegen::run(util::Mode::from_check(check)),
         Cmd::Synth(args) => synth::run(&args),
         Cmd::Tools => tools::run(),
+        Cmd::Deploy(f) => aws_commands::run("deploy", &f.args),
+        Cmd::Diff(f) => aws_commands::run("diff", &f.args),
+        Cmd::Destroy(f) => aws_commands::run("destroy", &f.args),
+        Cmd::Status(f) => aws_commands::run("status", &f.args),
+        Cmd::Rollback(f) => aws_commands::run("rollback", &f.args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,18 @@ pub fn python_tools() -> Result<PythonTools> {
     )
 }
 
+const LOCALSTACK_REQUIREMENTS: &str = "xtask/tools/localstack-requirements.txt";
+
+/// LocalStack, in its own venv: it needs Python 3.13 (it imports `warnings.deprecated`).
+pub fn localstack_tools() -> Result<PythonTools> {
+    let root = util::project_root();
+    let venv = util::target_dir().join("tools/localstack");
+    let python = find_python(&[(3, 13)]).context(
+        "LocalStack 2026.3.0 needs Python 3.13 or newer (pyenv install 3.13, or point BERTH_PYTHON at one)",
+    )?;
+    ensure_venv(&venv, &python, &[root.join(LOCALSTACK_REQUIREMENTS)], &[])
+}
+
 /// A python interpreter of at least one of the given versions, from PATH or pyenv.
 pub fn find_python(min: &[(u32, u32)]) -> Result<PathBuf> {
     let (major, minor) = min[0];
@@ -135,6 +147,8 @@ pub fn ensure_venv(
 #[allow(clippy::print_stdout, reason = "the command's output")]
 pub fn run() -> Result<()> {
     let py = python_tools()?;
+    let ls = localstack_tools()?;
     println!("{}", py.bin.display());
+    println!("{}", ls.bin.display());
     Ok(())
 }

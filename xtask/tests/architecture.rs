@@ -115,3 +115,21 @@ fn nothing_on_the_synth_path_compiles_the_aws_sdk_or_the_app_server() {
         "xtask renders the buildspec and the templates"
     );
 }
+
+#[test]
+fn only_berth_aws_talks_to_aws() {
+    for package in ["app", "infra", "cfn", "pipeline-model", "test-support", "xtask"] {
+        let sdk: Vec<String> = tree(package)
+            .into_iter()
+            .filter(|d| d.starts_with("aws-"))
+            .collect();
+        assert!(
+            sdk.is_empty(),
+            "{package} depends on {sdk:?}: only berth-aws talks to AWS"
+        );
+    }
+    let deps = direct("berth-aws");
+    for sdk in ["aws-sdk-cloudformation", "aws-sdk-ssm"] {
+        assert!(deps.contains(sdk), "berth-aws uses {sdk}");
+    }
+}

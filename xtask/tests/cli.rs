@@ -45,8 +45,30 @@ fn no_command_and_help_list_the_commands() {
 #[test]
 fn unknown_flags_are_usage_errors() {
     let o = xtask(&["synth", "--colour"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(64));
     assert!(text(&o).1.contains("unexpected argument '--colour'"));
+}
+
+#[test]
+fn the_aws_commands_are_handed_to_berth_aws_with_their_exit_codes() {
+    // Forwarded as they are: berth-aws parses them, and its exit code is xtask's.
+    let o = xtask(&["diff", "service", "--stage", "dev", "--colour"]);
+    assert_eq!(o.status.code(), Some(64), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("unexpected argument '--colour'"),
+        "{:?}",
+        text(&o)
+    );
+    let o = xtask(&["status", "service", "--stage", "qa"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("no stage `qa`: expected one of: dev, prod"),
+        "{:?}",
+        text(&o)
+    );
+    let o = xtask(&["deploy", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(text(&o).0.contains("Usage: cargo xtask deploy"), "{:?}", text(&o));
 }
 
 #[test]

@@ -994,8 +994,12 @@ impl<'t> Resolver<'t> {
                         ));
                     }
                 }
+                // Sorted: serde_json's map order depends on its features (see `crate::json_text`).
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
                 Doc::Map(
-                    map.iter()
+                    entries
+                        .into_iter()
                         .map(|(k, x)| (k.clone(), self.scoped(k.clone(), |r| r.json(x))))
                         .collect(),
                 )

@@ -278,6 +278,12 @@ impl<'a> Names<'a> {
         format!("{}task-execution", self.service_role_prefix())
     }
 
+    /// The task execution role's managed policy (in the pipeline stack): `sample-dev-task-execution`.
+    /// Named, so that the service stack refers to it by ARN without importing an export.
+    pub fn task_execution_policy(&self) -> String {
+        format!("{}-{}-task-execution", self.app, self.stage)
+    }
+
     /// The container instances' role and instance profile: `sample-dev-svc-instance`.
     pub fn instance_role(&self) -> String {
         format!("{}instance", self.service_role_prefix())

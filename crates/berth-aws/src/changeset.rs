@@ -1,0 +1,359 @@
+//! Change sets: create one, wait for it, read it, show it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    Capability, Change, ChangeSetStatus, ChangeSetType, Parameter, Replacement, Tag,
+};
+use serde_json::Value;
+
+use crate::exit::{Code, Failure, Result};
+use crate::fail;
+use crate::follow::{Interrupt, Pacing};
+use crate::output::{Printer, table};
+
+/// A parameter's value in a change set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamValue {
+    Value(String),
+    /// Keep the value the stack has (only for an update).
+    UsePrevious,
+}
+
+/// Where the template comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplateSource {
+    Body(String),
+    Url(String),
+}
+
+/// Everything a change set needs besides the stack name.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub template: TemplateSource,
+    pub parameters: Vec<(String, ParamValue)>,
+    pub capabilities: Vec<Capability>,
+    pub tags: Vec<(String, String)>,
+    pub role_arn: Option<String>,
+    pub description: String,
+}
+
+/// A unique change set name: `berth-20261126T170455Z-1a2b`.
+pub fn unique_name() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil(days);
+    format!(
+        "berth-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{:04x}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        (now.subsec_nanos() ^ std::process::id()) & 0xffff
+    )
+}
+
+/// Civil date of a day count since 1970-01-01.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The capabilities a template needs: `CAPABILITY_NAMED_IAM` when it names IAM resources,
+/// `CAPABILITY_IAM` when it has unnamed ones, none otherwise.
+pub fn capabilities(template: &Value) -> Vec<Capability> {
+    let mut iam = false;
+    let mut named = false;
+    for r in template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        let ty = r["Type"].as_str().unwrap_or_default();
+        if ty.starts_with("AWS::IAM::") {
+            iam = true;
+            let props = &r["Properties"];
+            if [
+                "RoleName",
+                "InstanceProfileName",
+                "ManagedPolicyName",
+                "GroupName",
+                "UserName",
+            ]
+            .iter()
+            .any(|k| props.get(k).is_some())
+            {
+                named = true;
+            }
+        }
+    }
+    if named {
+        vec![Capability::CapabilityNamedIam]
+    } else if iam {
+        vec![Capability::CapabilityIam]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Creates a change set and returns its ID.
+pub async fn create(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    kind: ChangeSetType,
+    spec: &Spec,
+) -> Result<String> {
+    let params: Vec<Parameter> = spec
+        .parameters
+        .iter()
+        .map(|(k, v)| match v {
+            ParamValue::Value(v) => Parameter::builder().parameter_key(k).parameter_value(v).build(),
+            ParamValue::UsePrevious => Parameter::builder()
+                .parameter_key(k)
+                .use_previous_value(true)
+                .build(),
+        })
+        .collect();
+    let tags: Vec<Tag> = spec
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let mut req = cfn
+        .create_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .change_set_type(kind)
+        .set_parameters(Some(params))
+        .set_capabilities(Some(spec.capabilities.clone()))
+        .set_tags(Some(tags))
+        .description(&spec.description)
+        .set_role_arn(spec.role_arn.clone());
+    req = match &spec.template {
+        TemplateSource::Body(b) => req.template_body(b),
+        TemplateSource::Url(u) => req.template_url(u),
+    };
+    let out = req
+        .send()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("creating change set {name} on {stack}")))?;
+    Ok(out.id.unwrap_or_else(|| name.to_owned()))
+}
+
+/// A ready change set.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub name: String,
+    pub stack_id: String,
+    pub changes: Vec<Change>,
+}
+
+/// What waiting for a change set gave.
+#[derive(Debug)]
+pub enum Waited {
+    Ready(Ready),
+    /// CloudFormation found nothing to change.
+    NoChanges,
+}
+
+/// The texts CloudFormation uses for an empty change set (the current one and the older one).
+pub fn means_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// Waits until the change set is ready (or failed), then reads all its changes.
+pub async fn wait(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    pacing: Pacing,
+    interrupt: &Interrupt,
+) -> Result<Waited> {
+    let mut delay = pacing.first;
+    loop {
+        let out = cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .send()
+            .await
+            .map_err(|e| anyhow::Error::new(e).context(format!("reading change set {name}")))?;
+        match out.status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let mut changes = out.changes.unwrap_or_default();
+                let mut token = out.next_token;
+                while let Some(t) = token.filter(|t| !t.is_empty()) {
+                    let page = cfn
+                        .describe_change_set()
+                        .stack_name(stack)
+                        .change_set_name(name)
+                        .next_token(t)
+                        .send()
+                        .await
+                        .map_err(|e| anyhow::Error::new(e).context(format!("reading change set {name}")))?;
+                    changes.extend(page.changes.unwrap_or_default());
+                    token = page.next_token;
+                }
+                return Ok(Waited::Ready(Ready {
+                    name: name.to_owned(),
+                    stack_id: out.stack_id.unwrap_or_else(|| stack.to_owned()),
+                    changes,
+                }));
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = out.status_reason.unwrap_or_default();
+                if means_no_changes(&reason) {
+                    return Ok(Waited::NoChanges);
+                }
+                fail!(
+                    Code::Error,
+                    "change set {name} failed: {}",
+                    if reason.is_empty() {
+                        "no reason given"
+                    } else {
+                        &reason
+                    }
+                );
+            }
+            _ => {}
+        }
+        if interrupt.sleep(delay).await {
+            return Err(Failure::new(
+                Code::Interrupted,
+                "interrupted while the change set was being created",
+            ));
+        }
+        delay = (delay.mul_f64(1.5)).clamp(pacing.first, pacing.max.min(Duration::from_secs(3)));
+    }
+}
+
+/// Deletes a change set (quietly ignores one that is already gone).
+pub async fn delete(cfn: &Client, stack: &str, name: &str) -> Result<()> {
+    cfn.delete_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("deleting change set {name}")))?;
+    Ok(())
+}
+
+/// One row of the change table.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Row {
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub replacement: String,
+    pub scope: String,
+}
+
+pub fn rows(changes: &[Change]) -> Vec<Row> {
+    changes
+        .iter()
+        .filter_map(|c| c.resource_change.as_ref())
+        .map(|rc| Row {
+            action: rc.action.as_ref().map_or("", |a| a.as_str()).to_owned(),
+            logical_id: rc.logical_resource_id.clone().unwrap_or_default(),
+            resource_type: rc.resource_type.clone().unwrap_or_default(),
+            replacement: rc.replacement.as_ref().map_or("", |r| r.as_str()).to_owned(),
+            scope: rc
+                .scope
+                .as_ref()
+                .map(|s| s.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Prints the change table; replacements stand out even without colour.
+pub fn print(p: &Printer, stack: &str, rows: &[Row]) {
+    if rows.is_empty() {
+        p.line(&format!("change set for {stack}: no resource changes"));
+        return;
+    }
+    p.line(&format!(
+        "change set for {stack}: {} change{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ));
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let replacement = match r.replacement.as_str() {
+                "True" => p.alarm("True  <- REPLACED"),
+                "Conditional" => p.caution("Conditional  <- may be replaced"),
+                "" => "-".to_owned(),
+                other => other.to_owned(),
+            };
+            vec![
+                r.action.clone(),
+                r.logical_id.clone(),
+                r.resource_type.clone(),
+                replacement,
+                r.scope.clone(),
+            ]
+        })
+        .collect();
+    for line in table(&["Action", "Logical ID", "Type", "Replacement", "Scope"], &cells) {
+        p.line(&format!("  {line}"));
+    }
+    let replaced = rows
+        .iter()
+        .filter(|r| r.replacement == Replacement::True.as_str())
+        .count();
+    let maybe = rows
+        .iter()
+        .filter(|r| r.replacement == Replacement::Conditional.as_str())
+        .count();
+    if replaced + maybe > 0 {
+        p.line(&p.alarm(&format!(
+            "  {replaced} resource(s) will be replaced and {maybe} may be: a replaced resource is deleted after its replacement is created"
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_set_names_are_valid_and_distinct() {
+        let a = unique_name();
+        assert!(a.starts_with("berth-2"), "{a}");
+        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "{a}");
+        assert!(a.len() <= 128);
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(20_819), (2027, 1, 1));
+    }
+
+    #[test]
+    fn capabilities_follow_the_iam_resources() {
+        let none = serde_json::json!({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}});
+        assert!(capabilities(&none).is_empty());
+        let unnamed = serde_json::json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}}});
+        assert_eq!(capabilities(&unnamed), [Capability::CapabilityIam]);
+        let named = serde_json::json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}});
+        assert_eq!(capabilities(&named), [Capability::CapabilityNamedIam]);
+    }
+
+    #[test]
+    fn both_no_change_texts_are_recognised() {
+        assert!(means_no_changes(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(means_no_changes("No updates are to be performed."));
+        assert!(!means_no_changes("Template format error"));
+    }
+}

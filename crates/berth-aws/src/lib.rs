@@ -1,0 +1,13 @@
+//! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback` run this
+//! crate's binary, so that the rest of berth (and `cargo xtask synth`) never compiles the AWS SDK.
+
+pub mod aws;
+pub mod changeset;
+pub mod cli;
+pub mod commands;
+pub mod deploy;
+pub mod exit;
+pub mod follow;
+pub mod output;
+pub mod prompt;
+pub mod stack;

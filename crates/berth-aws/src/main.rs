@@ -1,0 +1,18 @@
+//! `berth-aws`: run through `cargo xtask`.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            #[allow(clippy::print_stderr, reason = "the CLI's error output")]
+            {
+                eprintln!("error: cannot start the async runtime: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(berth_aws::cli::main(std::env::args_os().collect()));
+    ExitCode::from(code as u8)
+}

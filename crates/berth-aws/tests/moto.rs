@@ -1,0 +1,392 @@
+//! Both stacks of the example stage deployed through the command line against moto, and the result
+//! checked with Describe calls (moto skips CodePipeline and CodeBuild; everything else here it really
+//! creates). The checks go through the AWS CLI (botocore): compiling the Rust EC2 client costs minutes
+//! and gigabytes for a handful of Describe calls.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use test_support::Server;
+
+const TAG: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+fn berth(server: &Server, args: &[&str]) -> Output {
+    server
+        .apply(&mut Command::new(env!("CARGO_BIN_EXE_berth-aws")))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("berth-aws runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[track_caller]
+fn ok(o: Output) -> String {
+    let t = text(&o);
+    assert!(o.status.success(), "exit {:?}:\n{t}", o.status.code());
+    t
+}
+
+fn aws(server: &Server, args: &[&str]) -> Value {
+    let out = server
+        .apply(&mut Command::new(test_support::tool("aws")))
+        .args(args)
+        .args([
+            "--region",
+            "ap-northeast-1",
+            "--output",
+            "json",
+            "--endpoint-url",
+            &server.endpoint,
+        ])
+        .output()
+        .expect("the AWS CLI runs");
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The physical IDs of a stack's resources, by logical ID.
+fn physical(server: &Server, stack: &str) -> std::collections::BTreeMap<String, String> {
+    aws(
+        server,
+        &[
+            "cloudformation",
+            "describe-stack-resources",
+            "--stack-name",
+            stack,
+        ],
+    )["StackResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        // moto lists the resources a condition left out as empty entries.
+        .filter_map(|r| {
+            Some((
+                r["LogicalResourceId"].as_str()?.to_owned(),
+                r["PhysicalResourceId"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn stages_dir(dev: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dev.yaml"), dev).unwrap();
+    dir
+}
+
+#[test]
+fn deploy_the_example_stage_check_it_change_it_destroy_it() {
+    let server = test_support::moto();
+    let example = test_support::example_stage_in(&server);
+    let stages = stages_dir(&example);
+    let stages = stages.path().to_str().unwrap().to_owned();
+    let berth = |server: &Server, args: &[&str]| {
+        let mut all = args.to_vec();
+        if !args.contains(&"--stages") {
+            all.extend(["--stages", stages.as_str()]);
+        }
+        berth(server, &all)
+    };
+
+    // A fresh account: the service needs its first image tag, and nothing runs without confirmation.
+    let refused = berth(&server, &["deploy", "pipeline", "--stage", "dev"]);
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert!(text(&refused).contains("stdin is not a terminal"));
+    assert!(
+        text(&refused).contains(&format!("--stages {stages}")),
+        "the hint keeps the flags given: {}",
+        text(&refused)
+    );
+    let prepared_name = text(&refused)
+        .split("--execute ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .map(str::to_owned)
+        .expect("the refusal says how to execute later");
+    let out = ok(berth(
+        &server,
+        &[
+            "deploy",
+            "pipeline",
+            "--stage",
+            "dev",
+            "--execute",
+            &prepared_name,
+            "--yes",
+        ],
+    ));
+    assert!(out.contains("sample-dev-pipeline: CREATE_COMPLETE"), "{out}");
+    let out = ok(berth(
+        &server,
+        &["deploy", "service", "--stage", "dev", "--yes", "--image-tag", TAG],
+    ));
+    assert!(out.contains("sample-dev-service: CREATE_COMPLETE"), "{out}");
+
+    let service = physical(&server, "sample-dev-service");
+    let pipeline = physical(&server, "sample-dev-pipeline");
+
+    // Security groups: HTTPS from anywhere to the ALB; the dynamic ports from the ALB only to the instances.
+    let groups = aws(
+        &server,
+        &[
+            "ec2",
+            "describe-security-groups",
+            "--group-ids",
+            &service["LoadBalancerSecurityGroup"],
+            &service["InstanceSecurityGroup"],
+        ],
+    );
+    let find = |id: &str| {
+        groups["SecurityGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["GroupId"] == id)
+            .unwrap()
+            .clone()
+    };
+    let alb = find(&service["LoadBalancerSecurityGroup"]);
+    let alb_rules = alb["IpPermissions"].as_array().unwrap();
+    assert_eq!(alb_rules.len(), 1, "dev has no HTTP redirect: {alb_rules:?}");
+    assert_eq!(
+        (alb_rules[0]["FromPort"].as_i64(), alb_rules[0]["ToPort"].as_i64()),
+        (Some(443), Some(443))
+    );
+    assert_eq!(alb_rules[0]["IpRanges"][0]["CidrIp"], "0.0.0.0/0");
+    let inst = find(&service["InstanceSecurityGroup"]);
+    let rules = inst["IpPermissions"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(
+        (rules[0]["FromPort"].as_i64(), rules[0]["ToPort"].as_i64()),
+        (Some(32768), Some(65535))
+    );
+    assert_eq!(
+        rules[0]["UserIdGroupPairs"][0]["GroupId"],
+        service["LoadBalancerSecurityGroup"].as_str()
+    );
+    assert!(
+        rules[0]["IpRanges"].as_array().is_none_or(|r| r.is_empty()),
+        "no CIDR may reach the instances"
+    );
+
+    // The task definition: bridge mode, dynamic host port, ulimits, logs.
+    let task = &aws(
+        &server,
+        &[
+            "ecs",
+            "describe-task-definition",
+            "--task-definition",
+            &service["TaskDefinition"],
+        ],
+    )["taskDefinition"];
+    assert_eq!(task["networkMode"], "bridge");
+    let c = &task["containerDefinitions"][0];
+    assert_eq!(c["name"], "app");
+    assert_eq!(
+        (
+            c["portMappings"][0]["containerPort"].as_i64(),
+            c["portMappings"][0]["hostPort"].as_i64()
+        ),
+        (Some(8080), Some(0))
+    );
+    assert_eq!(
+        c["ulimits"][0],
+        serde_json::json!({"name": "nofile", "softLimit": 65535, "hardLimit": 65535})
+    );
+    assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
+    assert_eq!(
+        c["logConfiguration"]["options"]["awslogs-group"],
+        "/berth/sample/dev/service"
+    );
+    assert!(
+        c["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/sample-dev:{TAG}")),
+        "{}",
+        c["image"]
+    );
+
+    // The launch template: gp3, encrypted, IMDSv2, UserData joining the cluster and signalling.
+    let versions = aws(
+        &server,
+        &[
+            "ec2",
+            "describe-launch-template-versions",
+            "--launch-template-id",
+            &service["LaunchTemplate"],
+        ],
+    );
+    let data = &versions["LaunchTemplateVersions"][0]["LaunchTemplateData"];
+    let ebs = &data["BlockDeviceMappings"][0]["Ebs"];
+    assert_eq!(ebs["VolumeType"], "gp3");
+    assert_eq!(ebs["Encrypted"], true);
+    assert_eq!(ebs["VolumeSize"], 30);
+    assert_eq!(data["MetadataOptions"]["HttpTokens"], "required");
+    let user_data = String::from_utf8(base64_decode(data["UserData"].as_str().unwrap())).unwrap();
+    assert!(
+        user_data.contains(&format!("ECS_CLUSTER={}", service["Cluster"])),
+        "{user_data}"
+    );
+    assert!(user_data.contains("--resource AutoScalingGroup"), "{user_data}");
+
+    // The Auto Scaling group's sizes.
+    let groups = aws(
+        &server,
+        &[
+            "autoscaling",
+            "describe-auto-scaling-groups",
+            "--auto-scaling-group-names",
+            &service["AutoScalingGroup"],
+        ],
+    );
+    let g = &groups["AutoScalingGroups"][0];
+    assert_eq!(
+        (
+            g["MinSize"].as_i64(),
+            g["DesiredCapacity"].as_i64(),
+            g["MaxSize"].as_i64()
+        ),
+        (Some(2), Some(2), Some(4))
+    );
+
+    // The key policy: the account administers, the build role decrypts.
+    let policy = aws(
+        &server,
+        &[
+            "kms",
+            "get-key-policy",
+            "--key-id",
+            &pipeline["Key"],
+            "--policy-name",
+            "default",
+        ],
+    );
+    // AWS returns the policy as a JSON string; moto (which keeps what CloudFormation gave it) as an object.
+    let policy: Value = match &policy["Policy"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    };
+    let statements = policy["Statement"].as_array().unwrap();
+    let admin = statements
+        .iter()
+        .find(|s| s["Sid"] == "AccountAdministersKey")
+        .unwrap();
+    assert_eq!(admin["Principal"]["AWS"], "arn:aws:iam::123456789012:root");
+    let build = statements
+        .iter()
+        .find(|s| s["Sid"] == "BuildDecryptsSecrets")
+        .unwrap();
+    assert!(
+        build["Principal"]["AWS"].as_str().unwrap().contains(":role/"),
+        "{build}"
+    );
+
+    // The image repository: immutable tags. (moto drops the scanning configuration; the template sets
+    // ScanOnPush, which infra/tests/seed.rs asserts.)
+    let repos = aws(
+        &server,
+        &["ecr", "describe-repositories", "--repository-names", "sample-dev"],
+    );
+    assert_eq!(repos["repositories"][0]["imageTagMutability"], "IMMUTABLE");
+
+    // Unchanged: no changes, exit 0 (the image tag is kept).
+    let out = ok(berth(&server, &["deploy", "service", "--stage", "dev", "--yes"]));
+    assert!(out.contains("no changes"), "{out}");
+
+    // A changed stage value: the diff shows it (exit 2 with --exit-code), and it deploys.
+    let changed = stages_dir(&example.replace("  desired_count: 2\n", "  desired_count: 3\n"));
+    let changed = changed.path().to_str().unwrap();
+    let diff = berth(
+        &server,
+        &[
+            "diff",
+            "service",
+            "--stage",
+            "dev",
+            "--stages",
+            changed,
+            "--exit-code",
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
+    // (AWS would also list the resources that use the parameter as Modify; moto diffs templates only.)
+    assert!(
+        text(&diff).contains("parameter changes:\n  DesiredCount: 2 -> 3"),
+        "{}",
+        text(&diff)
+    );
+    let out = ok(berth(
+        &server,
+        &[
+            "deploy", "service", "--stage", "dev", "--stages", changed, "--yes",
+        ],
+    ));
+    assert!(out.contains("UPDATE_COMPLETE"), "{out}");
+    let svc = aws(
+        &server,
+        &[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            &service["Cluster"],
+            "--services",
+            &service["Service"],
+        ],
+    );
+    assert_eq!(svc["services"][0]["desiredCount"], 3);
+
+    // Destroy: the pipeline stack waits for the service stack that imports from it; retained things are listed.
+    let blocked = berth(&server, &["destroy", "pipeline", "--stage", "dev", "--yes"]);
+    assert_eq!(blocked.status.code(), Some(5), "{}", text(&blocked));
+    assert!(text(&blocked).contains("destroy it first"));
+    let no_tty = berth(&server, &["destroy", "service", "--stage", "dev"]);
+    assert_eq!(no_tty.status.code(), Some(3), "{}", text(&no_tty));
+    ok(berth(&server, &["destroy", "service", "--stage", "dev", "--yes"]));
+    let out = ok(berth(
+        &server,
+        &["destroy", "pipeline", "--stage", "dev", "--yes"],
+    ));
+    for kept in ["ArtifactBucket", "Repository", "Key"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(kept)),
+            "{kept} is retained and listed:\n{out}"
+        );
+    }
+    let out = ok(berth(&server, &["status", "pipeline", "--stage", "dev"]));
+    assert!(out.contains("does not exist"), "{out}");
+    assert!(Path::new(&server.endpoint).to_str().is_some());
+}
+
+/// Standard base64 (what UserData comes back as).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {
+        let v = alphabet.iter().position(|a| *a == c).expect("base64") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
