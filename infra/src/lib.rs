@@ -54,6 +54,22 @@ pub fn stage_sub(text: String, app: Param<Str>, stage: Param<Str>) -> Sub {
     s
 }
 
+/// The ARN of one of the stage's runtime secrets in Parameter Store (the contract's
+/// [`Names::secret_parameter`]), for a template: what the task definition reads and the task
+/// execution role may read.
+///
+/// [`Names::secret_parameter`]: pipeline_model::Names::secret_parameter
+pub fn secret_parameter_arn(secret: &str, app: Param<Str>, stage: Param<Str>) -> Sub {
+    stage_sub(
+        format!(
+            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{}",
+            pipeline_model::Names::template().secret_parameter(secret)
+        ),
+        app,
+        stage,
+    )
+}
+
 /// A stack's template, built for the format its sibling templates are committed in.
 pub fn template(stack: Stack, format: Format) -> Template {
     match stack {

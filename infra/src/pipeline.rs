@@ -261,6 +261,24 @@ pub fn template(template_extension: &str) -> Template {
     );
 
     // ---- the task execution role's permissions (the role itself is in the service stack) ------------
+    // The runtime secrets: exactly their parameters, and decryption with exactly the stage key.
+    let runtime_secret_arns: Vec<Val<String>> = pipeline_model::secrets::runtime()
+        .map(|s| crate::secret_parameter_arn(s.name, app, stage).into())
+        .collect();
+    let secret_statements = if runtime_secret_arns.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Statement::allow()
+                .sid("ReadSecrets")
+                .actions(["ssm:GetParameters"])
+                .resources(runtime_secret_arns),
+            Statement::allow()
+                .sid("DecryptSecrets")
+                .actions(["kms:Decrypt"])
+                .resource(key.arn()),
+        ]
+    };
     let task_execution_policy = t.add(
         "TaskExecutionPolicy",
         iam::ManagedPolicy::new(
@@ -287,7 +305,8 @@ pub fn template(template_extension: &str) -> Template {
                         .sid("WriteLogs")
                         .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
                         .resource(arn("logs", format!("log-group:{}:*", names.log_group()))),
-                ),
+                )
+                .extend_statements(secret_statements),
         )
         .managed_policy_name(sub(names.task_execution_policy()))
         .description(sub(

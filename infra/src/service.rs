@@ -400,6 +400,18 @@ pub fn template() -> Template {
                         env(container::env::STAGE, stage.into()),
                         env(container::env::TZ, tz.into()),
                     ])
+                    // The app's runtime secrets, by name: ECS reads them from Parameter Store (as the
+                    // task execution role) when the task starts. Never a value in the template.
+                    .secrets(
+                        pipeline_model::secrets::runtime()
+                            .map(|s| {
+                                ecs::task_definition::Secret::new(
+                                    s.name,
+                                    crate::secret_parameter_arn(s.name, app, stage),
+                                )
+                            })
+                            .collect::<Vec<_>>(),
+                    )
                     .readonly_root_filesystem(true)
                     // ECS sends SIGTERM, waits this long, then SIGKILL; the app drains within it.
                     .stop_timeout(30)

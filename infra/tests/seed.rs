@@ -362,3 +362,60 @@ fn both_templates_name_everything_after_the_stage_through_parameters() {
         }
     }
 }
+
+#[test]
+fn secrets_reach_the_container_at_run_time_from_exactly_their_parameters() {
+    // The seed baked the password into the image with --build-arg. Here ECS reads each declared
+    // runtime secret from Parameter Store when the task starts, and the execution role may read
+    // exactly those parameters and decrypt with exactly the stage key.
+    let arn = |name: &str| {
+        json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/berth/${{AppName}}/${{StageName}}/{name}"
+        )})
+    };
+    let declared: Vec<&str> = pipeline_model::secrets::runtime().map(|s| s.name).collect();
+    assert!(!declared.is_empty(), "the sample app declares a runtime secret");
+
+    let service = template(Stack::Service);
+    let container = &resource(&service, "TaskDefinition")["Properties"]["ContainerDefinitions"][0];
+    let secrets = container["Secrets"].as_array().expect("the container's secrets");
+    let expected: Vec<Value> = declared
+        .iter()
+        .map(|n| json!({"Name": n, "ValueFrom": arn(n)}))
+        .collect();
+    assert_eq!(secrets, &expected);
+    let env = container["Environment"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .all(|e| !declared.contains(&e["Name"].as_str().unwrap_or_default())),
+        "a secret is not a plain environment variable: {env:#?}"
+    );
+
+    let pipeline = template(Stack::Pipeline);
+    let statements = resource(&pipeline, "TaskExecutionPolicy")["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let by_sid = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid}: {statements:#?}"))
+    };
+    let read = by_sid("ReadSecrets");
+    assert_eq!(read["Action"], "ssm:GetParameters");
+    let resources: Vec<Value> = match &read["Resource"] {
+        Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    assert_eq!(resources, declared.iter().map(|n| arn(n)).collect::<Vec<_>>());
+    let decrypt = by_sid("DecryptSecrets");
+    assert_eq!(decrypt["Action"], "kms:Decrypt");
+    assert_eq!(decrypt["Resource"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+    // Nothing else in the policy touches SSM or KMS.
+    for s in statements {
+        let actions = s["Action"].to_string();
+        if actions.contains("ssm:") || actions.contains("kms:") {
+            assert!(s["Sid"] == "ReadSecrets" || s["Sid"] == "DecryptSecrets", "{s:#}");
+        }
+    }
+}

@@ -54,6 +54,22 @@ impl Account {
             template,
         };
         account.berth(berth, &["deploy", "pipeline", "--yes", "--progress", "quiet"])?;
+        // The service's secret (deploy refuses without it), from stdin as always.
+        let mut put = Command::new(berth);
+        account
+            .env(&mut put)
+            .args(["secrets", "put", "DB_PASSWORD"])
+            .args(account.stages_args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = put.spawn().context("running berth-aws secrets put")?;
+        std::io::Write::write_all(
+            &mut child.stdin.take().context("a stdin pipe")?,
+            b"bench-only-value",
+        )?;
+        let out = child.wait_with_output()?;
+        ensure_ok(&put, &out)?;
         Ok(account)
     }
 
@@ -62,7 +78,6 @@ impl Account {
             .apply(cmd)
             .env("AWS_REGION", REGION)
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
     }
 
     fn stages_args(&self) -> Vec<String> {
@@ -77,7 +92,10 @@ impl Account {
     /// `berth-aws <args> --stage dev`, untimed (setup and teardown).
     fn berth(&self, berth: &Path, args: &[&str]) -> Result<()> {
         let mut cmd = Command::new(berth);
-        self.env(&mut cmd).args(args).args(self.stages_args());
+        self.env(&mut cmd)
+            .args(args)
+            .args(self.stages_args())
+            .stdin(Stdio::null());
         checked(&mut cmd)
     }
 

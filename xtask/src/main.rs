@@ -64,6 +64,9 @@ enum Cmd {
     /// Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED
     #[command(disable_help_flag = true)]
     Rollback(Forwarded),
+    /// The app's secrets in SSM Parameter Store: put (value from stdin or a prompt), list, rm, check
+    #[command(disable_help_flag = true)]
+    Secrets(Forwarded),
     /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
     Tools,
 }
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Cmd::Destroy(f) => aws_commands::run("destroy", &f.args),
         Cmd::Status(f) => aws_commands::run("status", &f.args),
         Cmd::Rollback(f) => aws_commands::run("rollback", &f.args),
+        Cmd::Secrets(f) => aws_commands::run("secrets", &f.args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

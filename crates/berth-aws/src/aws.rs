@@ -9,6 +9,7 @@ pub struct Aws {
     pub cfn: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub kms: aws_sdk_kms::Client,
     pub region: String,
     /// A custom endpoint (`--endpoint-url` or `AWS_ENDPOINT_URL`), e.g. an emulator.
     pub endpoint: Option<String>,
@@ -38,6 +39,7 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
         cfn: aws_sdk_cloudformation::Client::new(&conf),
         s3: aws_sdk_s3::Client::from_conf(s3_conf),
         ssm: aws_sdk_ssm::Client::new(&conf),
+        kms: aws_sdk_kms::Client::new(&conf),
         region: region.to_owned(),
         endpoint,
     }
@@ -63,6 +65,7 @@ pub fn for_emulator(endpoint: &str, region: &str) -> Aws {
         cfn: aws_sdk_cloudformation::Client::new(&conf),
         s3: aws_sdk_s3::Client::from_conf(s3_conf),
         ssm: aws_sdk_ssm::Client::new(&conf),
+        kms: aws_sdk_kms::Client::new(&conf),
         region: region.to_owned(),
         endpoint: Some(endpoint.to_owned()),
     }

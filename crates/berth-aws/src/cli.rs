@@ -14,7 +14,8 @@ use crate::fail;
 use crate::follow::{Interrupt, Pacing, Progress};
 use crate::output::Printer;
 use crate::prompt::{Confirm, Terminal};
-use crate::{aws, commands};
+use crate::{aws, commands, secrets};
+use pipeline_model::secrets as secrets_model;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -150,6 +151,62 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "bar")]
         progress: Progress,
     },
+    /// The app's secrets in SSM Parameter Store, under the stage's KMS key
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Store a secret: the value comes from stdin, or from a prompt that does not echo on a terminal
+    #[command(after_help = "The value is never an argument. Examples:\n  \
+        cargo xtask secrets put DB_PASSWORD --stage dev            (asks, twice, without echo)\n  \
+        pass show db/dev | cargo xtask secrets put DB_PASSWORD --stage dev\n\
+        One trailing line break of the input is dropped.")]
+    Put {
+        /// The secret, as the app declares it (crates/pipeline-model, secrets::DECLARED)
+        name: String,
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Replace an existing value (a new version; the old ones stay in its history)
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// The stage's secrets: names, versions, last change, key; never values
+    List {
+        #[arg(long)]
+        stage: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+    /// Delete a secret (every version)
+    Rm {
+        name: String,
+        #[arg(long)]
+        stage: String,
+        /// Delete without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Exit 6, listing them, when a secret the app declares is missing
+    Check {
+        #[arg(long)]
+        stage: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+}
+
+impl SecretsCommand {
+    fn stage(&self) -> &str {
+        match self {
+            SecretsCommand::Put { stage, .. }
+            | SecretsCommand::List { stage, .. }
+            | SecretsCommand::Rm { stage, .. }
+            | SecretsCommand::Check { stage, .. } => stage,
+        }
+    }
 }
 
 /// `text` as one shell word.
@@ -207,12 +264,31 @@ pub async fn run(
         .stages
         .clone()
         .unwrap_or_else(|| root().join(infra::STAGES_DIR));
-    let target = match &cli.command {
+    let command = match cli.command {
+        Command::Secrets(command) => {
+            let stage = load_stage(&stages_dir, command.stage())?;
+            // A value is read before any AWS call: a bad one writes nothing and costs no round trip.
+            let value = match &command {
+                SecretsCommand::Put { name, .. } => {
+                    secrets::declared(name, secrets_model::DECLARED)
+                        .map_err(|e| Failure::new(Code::Error, e))?;
+                    Some(secrets::read_value(name).map_err(|e| Failure::new(Code::Error, e))?)
+                }
+                _ => None,
+            };
+            let region = cli.region.clone().unwrap_or_else(|| stage.region.clone());
+            let session = aws::connect(cli.profile.as_deref(), &region, cli.endpoint_url.as_deref()).await;
+            return run_secrets(command, &stage, &session, value, p, confirm).await;
+        }
+        other => other,
+    };
+    let target = match &command {
         Command::Deploy { target, .. }
         | Command::Diff { target, .. }
         | Command::Destroy { target, .. }
         | Command::Status { target, .. }
         | Command::Rollback { target, .. } => target,
+        Command::Secrets(_) => unreachable!("handled above"),
     };
     let stage = load_stage(&stages_dir, &target.stage)?;
     let region = cli.region.clone().unwrap_or_else(|| stage.region.clone());
@@ -249,7 +325,7 @@ pub async fn run(
             stage.name
         )
     };
-    match cli.command {
+    match command {
         Command::Deploy {
             yes,
             no_execute,
@@ -264,6 +340,24 @@ pub async fn run(
             ..
         } => {
             let req = request(&stage, stack, image_tag, role_arn)?;
+            if stack == Stack::Service {
+                // A service without its secrets starts no task: refuse before any change set.
+                let store = secrets::Store {
+                    ssm: &session.ssm,
+                    kms: &session.kms,
+                    names,
+                    region: &region,
+                };
+                let problems = store.check(secrets_model::DECLARED).await?;
+                if !problems.is_empty() {
+                    fail!(
+                        Code::SecretsMissing,
+                        "the service's secrets are not all there: no change set created\n  {}\nhint: {}",
+                        problems.join("\n  "),
+                        put_hint(&problems, &stage.name.to_string())
+                    );
+                }
+            }
             let template_bucket = match template_bucket {
                 Some(b) => Some(b),
                 None if req.template_body.len() > deploy::INLINE_LIMIT => {
@@ -326,6 +420,115 @@ pub async fn run(
         Command::Rollback { skip, progress, .. } => {
             commands::rollback(&env, &stack_name, &skip, progress).await?;
             Ok(Code::Ok)
+        }
+        Command::Secrets(_) => unreachable!("secrets commands returned above"),
+    }
+}
+
+/// The commands that store what `check` found missing.
+fn put_hint(problems: &[String], stage: &str) -> String {
+    let names: Vec<&str> = problems
+        .iter()
+        .filter_map(|p| p.split_whitespace().next())
+        .collect();
+    names
+        .iter()
+        .map(|n| format!("cargo xtask secrets put {n} --stage {stage}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+async fn run_secrets(
+    command: SecretsCommand,
+    stage: &infra::Stage,
+    session: &aws::Aws,
+    value: Option<secrets::SecretValue>,
+    p: &Printer,
+    confirm: &dyn Confirm,
+) -> Result<Code> {
+    let names = stage.names();
+    let store = secrets::Store {
+        ssm: &session.ssm,
+        kms: &session.kms,
+        names,
+        region: &session.region,
+    };
+    let declared = secrets_model::DECLARED;
+    let stage_name = stage.name.to_string();
+    match command {
+        SecretsCommand::Put { name, overwrite, .. } => {
+            let secret = secrets::declared(&name, declared).map_err(|e| Failure::new(Code::Error, e))?;
+            let value = value.ok_or_else(|| Failure::new(Code::Error, "no value read"))?;
+            let put = store.put(secret, &value, overwrite).await?;
+            p.data(&format!(
+                "{}: version {} (SecureString, key {})",
+                put.parameter,
+                put.version,
+                names.kms_alias()
+            ));
+            Ok(Code::Ok)
+        }
+        SecretsCommand::List { output, .. } => {
+            let listed = store.list(declared).await?;
+            let stage_key = if listed.is_empty() {
+                None
+            } else {
+                store.stage_key().await.ok()
+            };
+            secrets::print_list(
+                p,
+                &listed,
+                declared,
+                &names,
+                stage_key.as_deref(),
+                output == OutputFormat::Json,
+            );
+            Ok(Code::Ok)
+        }
+        SecretsCommand::Rm { name, yes, .. } => {
+            let secret = secrets::declared(&name, declared).map_err(|e| Failure::new(Code::Error, e))?;
+            let parameter = secrets::parameter_name(&names, secret);
+            if !yes {
+                match confirm.confirm(&format!(
+                    "delete {parameter} (every version)? The service cannot start new tasks without it"
+                )) {
+                    Some(true) => {}
+                    Some(false) => fail!(Code::Refused, "not deleting {parameter}"),
+                    None => fail!(
+                        Code::Refused,
+                        "refusing to delete {parameter} without confirmation: stdin is not a terminal; pass --yes"
+                    ),
+                }
+            }
+            let deleted = store.rm(secret).await?;
+            p.data(&format!("{deleted}: deleted"));
+            Ok(Code::Ok)
+        }
+        SecretsCommand::Check { output, .. } => {
+            let problems = store.check(declared).await?;
+            if output == OutputFormat::Json {
+                p.data(&serde_json::json!({"stage": stage_name, "problems": problems}).to_string());
+            } else if problems.is_empty() {
+                p.data(&format!(
+                    "{}/{}: all {} declared secret(s) stored",
+                    names.app(),
+                    stage_name,
+                    declared.len()
+                ));
+            } else {
+                p.line(&format!(
+                    "{}/{}: secrets missing:\n  {}\nhint: {}",
+                    names.app(),
+                    stage_name,
+                    problems.join("\n  "),
+                    put_hint(&problems, &stage_name)
+                ));
+            }
+            Ok(if problems.is_empty() {
+                Code::Ok
+            } else {
+                Code::SecretsMissing
+            })
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | 3 | refused: confirmation needed (no terminal and no `--yes`), or declined |
 //! | 4 | the stack operation failed (rolled back or failed) |
 //! | 5 | the stack's state blocks the command (in progress, needs recreation or a rollback) |
+//! | 6 | declared secrets are missing (`secrets check`, and `deploy service` before its change set) |
 //! | 64 | usage error |
 //! | 130 | interrupted (Ctrl-C): stopped following, the stack operation goes on |
 
@@ -21,6 +22,7 @@ pub enum Code {
     Refused = 3,
     StackFailed = 4,
     Blocked = 5,
+    SecretsMissing = 6,
     Usage = 64,
     Interrupted = 130,
 }

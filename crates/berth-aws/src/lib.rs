@@ -1,4 +1,4 @@
-//! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback` run this
+//! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback|secrets` run this
 //! crate's binary, so that the rest of berth (and `cargo xtask synth`) never compiles the AWS SDK.
 
 pub mod aws;
@@ -10,4 +10,5 @@ pub mod exit;
 pub mod follow;
 pub mod output;
 pub mod prompt;
+pub mod secrets;
 pub mod stack;

@@ -23,7 +23,7 @@ fn all(o: &Output) -> String {
 fn help_lists_the_commands_and_their_flags() {
     let o = berth(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
-    for c in ["deploy", "diff", "destroy", "status", "rollback"] {
+    for c in ["deploy", "diff", "destroy", "status", "rollback", "secrets"] {
         assert!(all(&o).contains(&format!("  {c}")), "{c}:\n{}", all(&o));
     }
     let o = berth(&["deploy", "--help"]);
@@ -96,4 +96,57 @@ fn an_unknown_stage_names_the_known_ones() {
         "{}",
         all(&o)
     );
+}
+
+#[test]
+fn a_secret_value_is_never_an_argument() {
+    let o = berth(&["secrets", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    for c in ["put", "list", "rm", "check"] {
+        assert!(all(&o).contains(&format!("  {c}")), "{c}:\n{}", all(&o));
+    }
+    // A value given as an argument is a usage error, before anything is read or sent.
+    for args in [
+        &["secrets", "put", "DB_PASSWORD", "hunter2", "--stage", "dev"][..],
+        &[
+            "secrets",
+            "put",
+            "DB_PASSWORD",
+            "--stage",
+            "dev",
+            "--value",
+            "hunter2",
+        ][..],
+    ] {
+        let o = berth(args);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", all(&o));
+        assert!(all(&o).contains("unexpected argument"), "{}", all(&o));
+    }
+    let o = berth(&["secrets", "put", "--help"]);
+    assert!(all(&o).contains("The value is never an argument"), "{}", all(&o));
+}
+
+#[test]
+fn bad_secret_names_are_refused_before_anything_is_read_or_sent() {
+    // No endpoint answers on port 9: reaching AWS would fail differently.
+    for (name, says) in [
+        ("DB-PASSWORD", "`DB-PASSWORD` is not a secret name"),
+        ("ssm_thing", "SSM reserves names starting with `aws` or `ssm`"),
+        ("NOT_DECLARED", "the app declares no secret `NOT_DECLARED`"),
+    ] {
+        let o = berth(&[
+            "secrets",
+            "put",
+            name,
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", all(&o));
+        assert!(all(&o).contains(says), "{name}: {}", all(&o));
+    }
+    let o = berth(&["secrets", "check", "--stage", "qa"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(all(&o).contains("no stage `qa`"), "{}", all(&o));
 }

@@ -130,6 +130,56 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
         ],
     ));
     assert!(out.contains("sample-dev-pipeline: CREATE_COMPLETE"), "{out}");
+
+    // The service's secret is not stored yet: no change set, exit 6, and how to store it.
+    let blocked = berth(
+        &server,
+        &["deploy", "service", "--stage", "dev", "--yes", "--image-tag", TAG],
+    );
+    assert_eq!(blocked.status.code(), Some(6), "{}", text(&blocked));
+    assert!(
+        text(&blocked).contains("DB_PASSWORD is missing"),
+        "{}",
+        text(&blocked)
+    );
+    assert!(
+        text(&blocked).contains("cargo xtask secrets put DB_PASSWORD --stage dev"),
+        "{}",
+        text(&blocked)
+    );
+    let described = test_support::aws_cli(
+        &server,
+        "ap-northeast-1",
+        &[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            "sample-dev-service",
+        ],
+    );
+    assert!(
+        described.as_ref().is_err_and(|e| e.contains("does not exist")),
+        "a blocked deploy created nothing: {described:?}"
+    );
+    let mut put = server
+        .apply(&mut Command::new(env!("CARGO_BIN_EXE_berth-aws")))
+        .args([
+            "secrets",
+            "put",
+            "DB_PASSWORD",
+            "--stage",
+            "dev",
+            "--stages",
+            stages.as_str(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut put.stdin.take().unwrap(), b"moto-db-password").unwrap();
+    ok(put.wait_with_output().unwrap());
+
     let out = ok(berth(
         &server,
         &["deploy", "service", "--stage", "dev", "--yes", "--image-tag", TAG],
@@ -206,6 +256,14 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
     assert_eq!(
         c["ulimits"][0],
         serde_json::json!({"name": "nofile", "softLimit": 65535, "hardLimit": 65535})
+    );
+    // The secret by reference: ECS reads it at task start; the template holds no value.
+    assert_eq!(
+        c["secrets"],
+        serde_json::json!([{
+            "name": "DB_PASSWORD",
+            "valueFrom": "arn:aws:ssm:ap-northeast-1:123456789012:parameter/berth/sample/dev/DB_PASSWORD"
+        }])
     );
     assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
     assert_eq!(
@@ -295,6 +353,52 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
         build["Principal"]["AWS"].as_str().unwrap().contains(":role/"),
         "{build}"
     );
+
+    // The task execution role reads exactly the secret's parameter and decrypts with exactly the key.
+    let exec_policy_arn = &pipeline["TaskExecutionPolicy"];
+    let version =
+        aws(&server, &["iam", "get-policy", "--policy-arn", exec_policy_arn])["Policy"]["DefaultVersionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let document = aws(
+        &server,
+        &[
+            "iam",
+            "get-policy-version",
+            "--policy-arn",
+            exec_policy_arn,
+            "--version-id",
+            &version,
+        ],
+    )["PolicyVersion"]["Document"]
+        .clone();
+    let document: Value = match document {
+        Value::String(s) => serde_json::from_str(&s).unwrap(),
+        other => other,
+    };
+    let statement = |sid: &str| {
+        document["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("{sid}: {document}"))
+    };
+    assert_eq!(
+        statement("ReadSecrets")["Resource"],
+        "arn:aws:ssm:ap-northeast-1:123456789012:parameter/berth/sample/dev/DB_PASSWORD"
+    );
+    let key_arn = aws(&server, &["kms", "list-keys"])["Keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["KeyId"] == pipeline["Key"].as_str())
+        .and_then(|k| k["KeyArn"].as_str())
+        .unwrap()
+        .to_owned();
+    assert_eq!(statement("DecryptSecrets")["Resource"], key_arn.as_str());
 
     // The image repository: immutable tags. (moto drops the scanning configuration; the template sets
     // ScanOnPush, which infra/tests/seed.rs asserts.)

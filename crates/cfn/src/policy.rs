@@ -190,6 +190,12 @@ impl PolicyDocument {
         self
     }
 
+    /// Several statements, in order (none: the document is unchanged).
+    pub fn extend_statements(mut self, statements: impl IntoIterator<Item = Statement>) -> Self {
+        self.statements.extend(statements);
+        self
+    }
+
     /// A statement that is present only when `cond` holds.
     pub fn statement_if(mut self, cond: crate::Cond, s: Statement) -> Self {
         self.conditional.push((self.statements.len(), cond));
