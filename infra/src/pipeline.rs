@@ -27,6 +27,45 @@ pub const BUILD_LOG_RETENTION_DAYS: i64 = 30;
 /// Images kept in the repository; older ones expire (immutable tags: every build adds one).
 pub const IMAGES_KEPT: u32 = 100;
 
+/// Days access logs are kept in the log bucket.
+pub const ACCESS_LOG_RETENTION_DAYS: i64 = 365;
+
+/// The account Elastic Load Balancing writes access logs from, in the regions opened before August
+/// 2022; later regions use the `logdelivery.elasticloadbalancing.amazonaws.com` service principal.
+pub const ELB_LOG_ACCOUNTS: &[(&str, &str)] = &[
+    ("af-south-1", "098369216593"),
+    ("ap-east-1", "754344448648"),
+    ("ap-northeast-1", "582318560864"),
+    ("ap-northeast-2", "600734575887"),
+    ("ap-northeast-3", "383597477331"),
+    ("ap-south-1", "718504428378"),
+    ("ap-southeast-1", "114774131450"),
+    ("ap-southeast-2", "783225319266"),
+    ("ap-southeast-3", "589379963580"),
+    ("ca-central-1", "985666609251"),
+    ("eu-central-1", "054676820928"),
+    ("eu-north-1", "897822967062"),
+    ("eu-south-1", "635631232127"),
+    ("eu-west-1", "156460612806"),
+    ("eu-west-2", "652711504416"),
+    ("eu-west-3", "009996457667"),
+    ("me-south-1", "076674570225"),
+    ("sa-east-1", "507241528517"),
+    ("us-east-1", "127311923021"),
+    ("us-east-2", "033677994240"),
+    ("us-west-1", "027434742980"),
+    ("us-west-2", "797873946194"),
+];
+
+/// A checkov check a resource does not pass, and why that is right for it (its `Metadata`).
+pub fn checkov_skips(skips: &[(&str, &str)]) -> serde_json::Value {
+    let skip: Vec<serde_json::Value> = skips
+        .iter()
+        .map(|(id, comment)| serde_json::json!({"id": id, "comment": comment}))
+        .collect();
+    serde_json::json!({ "skip": skip })
+}
+
 /// The pipeline stack's template, the same for every stage. `template_extension` is the format the
 /// service stack's template is committed in (`yaml` or `json`), which the deploy action reads.
 pub fn template(template_extension: &str) -> Template {
@@ -179,11 +218,96 @@ pub fn template(template_extension: &str) -> Template {
                                     names.task_execution_role()
                                 )),
                             ),
+                    )
+                    // CloudWatch Logs encrypts the build's log group with the key, for that group only.
+                    .statement(
+                        Statement::allow()
+                            .sid("LogsEncryptBuildLogs")
+                            .principal(Principal::Service(vec![
+                                Sub::new("logs.${AWS::Region}.amazonaws.com").into(),
+                            ]))
+                            .actions([
+                                "kms:Decrypt*",
+                                "kms:Describe*",
+                                "kms:Encrypt*",
+                                "kms:GenerateDataKey*",
+                                "kms:ReEncrypt*",
+                            ])
+                            .resource("*")
+                            .condition(
+                                "ArnEquals",
+                                "kms:EncryptionContext:aws:logs:arn",
+                                arn("logs", format!("log-group:{}", names.build_log_group())),
+                            ),
                     ),
             ),
         Attributes::new().retain(),
     );
     let alias = t.add("KeyAlias", kms::Alias::new(sub(names.kms_alias()), key.to_ref()));
+
+    // ---- log bucket: the artifact bucket's access logs and the load balancer's ------------------------
+    // S3 server access logs and load balancer access logs are delivered to SSE-S3 buckets only.
+    let elb_accounts = t.add_mapping(
+        "ElbLogDeliveryAccounts",
+        ELB_LOG_ACCOUNTS
+            .iter()
+            .map(|(region, account)| {
+                (
+                    (*region).to_owned(),
+                    std::collections::BTreeMap::from([("AccountId".to_owned(), (*account).to_owned())]),
+                )
+            })
+            .collect(),
+    );
+    let by_account = t.add_condition(
+        "ElbLogsByAccount",
+        fns::or(ELB_LOG_ACCOUNTS.chunks(10).map(|chunk| {
+            fns::or(
+                chunk
+                    .iter()
+                    .map(|(region, _)| equals::<String>(pseudo::region(), Val::from(*region))),
+            )
+        })),
+    );
+    let by_service = t.add_condition("ElbLogsByService", not(by_account));
+    let log_bucket = t.add_with(
+        "LogBucket",
+        s3::Bucket::new()
+            .bucket_name(sub(names.log_bucket("${AWS::AccountId}", "${AWS::Region}")))
+            .bucket_encryption(s3::bucket::BucketEncryption::new(vec![
+                s3::bucket::ServerSideEncryptionRule::new().server_side_encryption_by_default(
+                    s3::bucket::ServerSideEncryptionByDefault::new(s3::bucket::SSEAlgorithm::Aes256),
+                ),
+            ]))
+            .versioning_configuration(s3::bucket::VersioningConfiguration::new(
+                s3::bucket::VersioningConfigurationStatus::Enabled,
+            ))
+            .public_access_block_configuration(
+                s3::bucket::PublicAccessBlockConfiguration::new()
+                    .block_public_acls(true)
+                    .block_public_policy(true)
+                    .ignore_public_acls(true)
+                    .restrict_public_buckets(true),
+            )
+            .ownership_controls(s3::bucket::OwnershipControls::new(vec![
+                s3::bucket::OwnershipControlsRule::new()
+                    .object_ownership(s3::bucket::ObjectOwnership::BucketOwnerEnforced),
+            ]))
+            .lifecycle_configuration(s3::bucket::LifecycleConfiguration::new(vec![
+                s3::bucket::Rule::new(s3::bucket::RuleStatus::Enabled)
+                    .id("ExpireLogs")
+                    .expiration_in_days(ACCESS_LOG_RETENTION_DAYS)
+                    .noncurrent_version_expiration(s3::bucket::NoncurrentVersionExpiration::new(30))
+                    .abort_incomplete_multipart_upload(s3::bucket::AbortIncompleteMultipartUpload::new(7)),
+            ])),
+        Attributes::new().retain().metadata(
+            "checkov",
+            checkov_skips(&[(
+                "CKV_AWS_18",
+                "this is the access-log bucket: logging its own accesses into itself would loop",
+            )]),
+        ),
+    );
 
     // ---- artifact bucket ------------------------------------------------------------------------------------
     let bucket = t.add_with(
@@ -211,6 +335,11 @@ pub fn template(template_extension: &str) -> Template {
                 s3::bucket::OwnershipControlsRule::new()
                     .object_ownership(s3::bucket::ObjectOwnership::BucketOwnerEnforced),
             ]))
+            .logging_configuration(
+                s3::bucket::LoggingConfiguration::new()
+                    .destination_bucket_name(log_bucket.to_ref())
+                    .log_file_prefix(format!("{}/", pipeline_model::log_prefixes::ARTIFACT_BUCKET)),
+            )
             .lifecycle_configuration(s3::bucket::LifecycleConfiguration::new(vec![
                 s3::bucket::Rule::new(s3::bucket::RuleStatus::Enabled)
                     .id("ExpireOldArtifacts")
@@ -234,6 +363,63 @@ pub fn template(template_extension: &str) -> Template {
                     ])
                     .condition("Bool", "aws:SecureTransport", "false"),
             ),
+        ),
+    );
+
+    let log_objects = |prefix: String| -> Val<String> {
+        Sub::new(format!("${{BucketArn}}/{prefix}"))
+            .var("BucketArn", log_bucket.arn())
+            .into()
+    };
+    let load_balancer_logs = log_objects(format!(
+        "{}/AWSLogs/${{AWS::AccountId}}/*",
+        pipeline_model::log_prefixes::LOAD_BALANCER
+    ));
+    t.add(
+        "LogBucketPolicy",
+        s3::BucketPolicy::new(
+            log_bucket.to_ref(),
+            PolicyDocument::new()
+                .statement(
+                    Statement::deny()
+                        .sid("TlsOnly")
+                        .principal(Principal::Anyone)
+                        .actions(["s3:*"])
+                        .resources([log_bucket.arn(), log_objects("*".to_owned())])
+                        .condition("Bool", "aws:SecureTransport", "false"),
+                )
+                .statement(
+                    Statement::allow()
+                        .sid("ArtifactBucketAccessLogs")
+                        .service("logging.s3.amazonaws.com")
+                        .actions(["s3:PutObject"])
+                        .resource(log_objects(format!(
+                            "{}/*",
+                            pipeline_model::log_prefixes::ARTIFACT_BUCKET
+                        )))
+                        .condition("StringEquals", "aws:SourceAccount", pseudo::account_id())
+                        .condition("ArnLike", "aws:SourceArn", bucket.arn()),
+                )
+                .statement_if(
+                    by_account,
+                    Statement::allow()
+                        .sid("LoadBalancerAccessLogs")
+                        .principal(Principal::Aws(vec![fns::find_in_map(
+                            elb_accounts,
+                            pseudo::region(),
+                            "AccountId",
+                        )]))
+                        .actions(["s3:PutObject"])
+                        .resource(load_balancer_logs.clone()),
+                )
+                .statement_if(
+                    by_service,
+                    Statement::allow()
+                        .sid("LoadBalancerLogDelivery")
+                        .service("logdelivery.elasticloadbalancing.amazonaws.com")
+                        .actions(["s3:PutObject"])
+                        .resource(load_balancer_logs),
+                ),
         ),
     );
 
@@ -319,7 +505,8 @@ pub fn template(template_extension: &str) -> Template {
         "BuildLogGroup",
         logs::LogGroup::new()
             .log_group_name(sub(names.build_log_group()))
-            .retention_in_days(BUILD_LOG_RETENTION_DAYS),
+            .retention_in_days(BUILD_LOG_RETENTION_DAYS)
+            .kms_key_id(key.arn()),
         Attributes::new().retain(),
     );
     let artifact_objects: Val<String> = Sub::new("${BucketArn}/*").var("BucketArn", bucket.arn()).into();

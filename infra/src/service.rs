@@ -189,6 +189,18 @@ pub fn template() -> Template {
                 elbv2::load_balancer::LoadBalancerAttribute::new()
                     .key("routing.http.drop_invalid_header_fields.enabled")
                     .value("true"),
+                // Access logs, into the stage's log bucket (the pipeline stack's, by its contract name).
+                elbv2::load_balancer::LoadBalancerAttribute::new()
+                    .key("access_logs.s3.enabled")
+                    .value("true"),
+                elbv2::load_balancer::LoadBalancerAttribute::new()
+                    .key("access_logs.s3.bucket")
+                    .value(stage_sub(
+                        &names.log_bucket("${AWS::AccountId}", "${AWS::Region}"),
+                    )),
+                elbv2::load_balancer::LoadBalancerAttribute::new()
+                    .key("access_logs.s3.prefix")
+                    .value(pipeline_model::log_prefixes::LOAD_BALANCER),
             ]),
     );
     let target_group = t.add(
@@ -342,7 +354,15 @@ pub fn template() -> Template {
         logs::LogGroup::new()
             .log_group_name(stage_sub(&names.log_group()))
             .retention_in_days(retention),
-        Attributes::new().retain(),
+        Attributes::new().retain().metadata(
+            "checkov",
+            crate::pipeline::checkov_skips(&[(
+                "CKV_AWS_158",
+                "encrypted at rest by CloudWatch Logs with an AWS-owned key; the app logs no secret (the leak test \
+                 checks), and the stage key lives in the pipeline stack, which this stack names only by contract \
+                 names: a key ARN cannot be derived from a name",
+            )]),
+        ),
     );
     let execution_role = t.add(
         "TaskExecutionRole",

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 fn template(stack: Stack) -> Value {
     let t = infra::template(stack, Format::Yaml);
-    let s = t.synth(Format::Json).unwrap_or_else(|e| panic!("{e}"));
+    let s = t.synth(Format::Yaml).unwrap_or_else(|e| panic!("{e}"));
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     s.to_json_value()
 }
@@ -273,8 +273,21 @@ fn the_key_keeps_the_account_as_administrator_and_lets_the_build_decrypt() {
         tasks["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Fn::Sub"],
         "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppName}-${StageName}-svc-task-execution"
     );
+    // CloudWatch Logs, for the build's log group only.
+    let logs = statements
+        .iter()
+        .find(|s| s["Sid"] == "LogsEncryptBuildLogs")
+        .unwrap();
+    assert_eq!(
+        logs["Principal"]["Service"],
+        json!({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
+    );
+    assert_eq!(
+        logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"],
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/${AppName}-${StageName}"
+    );
     // Nobody else, and no wildcard principal.
-    assert_eq!(statements.len(), 3);
+    assert_eq!(statements.len(), 4);
     assert!(statements.iter().all(|s| s["Principal"] != "*"));
     assert_eq!(key["Properties"]["EnableKeyRotation"], true);
     assert_eq!(key["DeletionPolicy"], "Retain");
@@ -348,12 +361,15 @@ fn no_policy_grants_every_action_and_every_wildcard_resource_is_one_aws_requires
 
 #[test]
 fn both_templates_name_everything_after_the_stage_through_parameters() {
-    // Stage-independent: no stage's value appears in a template.
+    // Stage-independent: no stage's value appears in a template. (The Mappings and the condition made
+    // from them are AWS's own tables, by region: every region is there.)
     for stack in Stack::ALL {
-        let text = infra::template(stack, Format::Yaml)
-            .synth(Format::Yaml)
-            .unwrap()
-            .body;
+        let mut value = template(stack);
+        value.as_object_mut().unwrap().remove("Mappings");
+        if let Some(c) = value["Conditions"].as_object_mut() {
+            c.remove("ElbLogsByAccount");
+        }
+        let text = value.to_string();
         for literal in ["sample", "vpc-0", "subnet-0", "123456789012", "ap-northeast-1"] {
             assert!(
                 !text.contains(literal),
@@ -418,4 +434,69 @@ fn secrets_reach_the_container_at_run_time_from_exactly_their_parameters() {
             assert!(s["Sid"] == "ReadSecrets" || s["Sid"] == "DecryptSecrets", "{s:#}");
         }
     }
+}
+
+#[test]
+fn access_logs_land_in_the_stages_log_bucket() {
+    let pipeline = template(Stack::Pipeline);
+    let service = template(Stack::Service);
+    let bucket_name = json!({"Fn::Sub": "${AppName}-${StageName}-log-${AWS::AccountId}-${AWS::Region}"});
+    let logs = resource(&pipeline, "LogBucket");
+    assert_eq!(logs["Properties"]["BucketName"], bucket_name);
+    assert_eq!(logs["DeletionPolicy"], "Retain");
+    // Log delivery writes to SSE-S3 buckets only.
+    assert_eq!(
+        logs["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+            ["SSEAlgorithm"],
+        "AES256"
+    );
+    // The artifact bucket logs its accesses there.
+    let artifacts = resource(&pipeline, "ArtifactBucket");
+    assert_eq!(
+        artifacts["Properties"]["LoggingConfiguration"],
+        json!({"DestinationBucketName": {"Ref": "LogBucket"}, "LogFilePrefix": "artifact-bucket/"})
+    );
+    // The load balancer too, into the same bucket by its contract name.
+    let attributes = resource(&service, "LoadBalancer")["Properties"]["LoadBalancerAttributes"]
+        .as_array()
+        .unwrap();
+    let attr = |k: &str| {
+        attributes
+            .iter()
+            .find(|a| a["Key"] == k)
+            .map(|a| a["Value"].clone())
+    };
+    assert_eq!(attr("access_logs.s3.enabled"), Some(json!("true")));
+    assert_eq!(attr("access_logs.s3.bucket"), Some(bucket_name));
+    assert_eq!(attr("access_logs.s3.prefix"), Some(json!("load-balancer")));
+    // ...which lets Elastic Load Balancing write there: by account in the older regions, by service
+    // principal in the newer ones, one of them by condition.
+    let statements = resource(&pipeline, "LogBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let by_account = statements
+        .iter()
+        .find(|s| s["Fn::If"][0] == "ElbLogsByAccount")
+        .expect("the by-account statement");
+    assert_eq!(
+        by_account["Fn::If"][1]["Principal"]["AWS"],
+        json!({"Fn::FindInMap": ["ElbLogDeliveryAccounts", {"Ref": "AWS::Region"}, "AccountId"]})
+    );
+    assert_eq!(
+        pipeline["Mappings"]["ElbLogDeliveryAccounts"]["ap-northeast-1"]["AccountId"],
+        "582318560864"
+    );
+    let by_service = statements
+        .iter()
+        .find(|s| s["Fn::If"][0] == "ElbLogsByService")
+        .expect("by service");
+    assert_eq!(
+        by_service["Fn::If"][1]["Principal"]["Service"],
+        "logdelivery.elasticloadbalancing.amazonaws.com"
+    );
+    // The build's log group is encrypted with the stage key.
+    assert_eq!(
+        resource(&pipeline, "BuildLogGroup")["Properties"]["KmsKeyId"],
+        json!({"Fn::GetAtt": ["Key", "Arn"]})
+    );
 }

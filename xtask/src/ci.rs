@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{codegen, lint_templates, tools, util};
+use crate::{checkov, codegen, lint_templates, tools, util};
 
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run() -> Result<()> {
@@ -35,6 +35,12 @@ pub fn run() -> Result<()> {
         Ok(())
     })?;
     let ls = ls.expect("provisioned above");
+    let mut ck = None;
+    step("provision checkov", &mut || {
+        ck = Some(tools::checkov_tools()?);
+        Ok(())
+    })?;
+    let ck = ck.expect("provisioned above");
     step("generated resource types are fresh", &mut || {
         codegen::run(util::Mode::Check)
     })?;
@@ -51,6 +57,7 @@ pub fn run() -> Result<()> {
         "cfn-lint on the synthesized templates, for every stage",
         &mut || lint_templates::run(&py, "yaml"),
     )?;
+    step("checkov on the synthesized templates", &mut || checkov::run(&ck))?;
     step("cargo test", &mut || {
         util::run(
             util::cargo()

@@ -6,8 +6,11 @@
 mod aws_commands;
 mod bench;
 mod bench_deploy;
+mod checkov;
 mod ci;
 mod codegen;
+mod graph;
+mod lint_command;
 mod lint_templates;
 mod synth;
 mod tools;
@@ -49,6 +52,10 @@ enum Cmd {
     },
     /// Synthesize the templates and every stage's parameter files into infra/cfn/
     Synth(synth::Args),
+    /// Run berth's own rules on the environment, or on template and buildspec files
+    Lint(lint_command::Args),
+    /// Draw the environment: both stacks, their references, the pipeline (Mermaid or DOT)
+    Graph(graph::Args),
     /// Deploy a stack of a stage through a change set (see `cargo xtask deploy --help`)
     #[command(disable_help_flag = true)]
     Deploy(Forwarded),
@@ -94,6 +101,8 @@ fn main() -> ExitCode {
         Cmd::Ci => ci::run(),
         Cmd::Codegen { check } => codegen::run(util::Mode::from_check(check)),
         Cmd::Synth(args) => synth::run(&args),
+        Cmd::Lint(args) => lint_command::run(&args),
+        Cmd::Graph(args) => graph::run(&args),
         Cmd::Tools => tools::run(),
         Cmd::Deploy(f) => aws_commands::run("deploy", &f.args),
         Cmd::Diff(f) => aws_commands::run("diff", &f.args),

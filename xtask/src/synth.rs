@@ -46,8 +46,36 @@ pub struct Args {
     pub check: bool,
 }
 
-/// Everything synth produces, validated, relative to the repository root; nothing written.
+/// Everything synth produces, validated and passed through berth's rules (errors fail, warnings are
+/// in `warnings`), relative to the repository root; nothing written.
 pub fn generate(
+    root: &Path,
+    stages_dir: &Path,
+    stage: Option<&str>,
+    format: Format,
+) -> Result<infra::Synthesized> {
+    let mut synthesized = generate_unchecked(root, stages_dir, stage, format)?;
+    apply_rules(&mut synthesized)?;
+    Ok(synthesized)
+}
+
+/// Runs berth's rules on what synth produced: errors fail, warnings join `warnings`.
+fn apply_rules(synthesized: &mut infra::Synthesized) -> Result<()> {
+    let reports = crate::lint_command::lint_synthesized(synthesized);
+    let lines = crate::lint_command::render(&reports);
+    let errors: usize = reports.iter().map(|r| r.report.errors()).sum();
+    if errors > 0 {
+        bail!(
+            "{errors} lint error(s) in what synth produced; nothing written:\n{}",
+            lines.join("\n")
+        );
+    }
+    synthesized.warnings.extend(lines);
+    Ok(())
+}
+
+/// As [`generate`], without berth's rules (for `cargo xtask lint`, which shows every finding).
+pub fn generate_unchecked(
     root: &Path,
     stages_dir: &Path,
     stage: Option<&str>,
@@ -146,6 +174,16 @@ pub fn run(args: &Args) -> Result<()> {
             changed.push(stale);
         }
     }
+    // The README's picture of the example stage.
+    if args.out.is_none()
+        && args.stages.is_none()
+        && args
+            .stage
+            .as_deref()
+            .is_none_or(|s| s == crate::graph::README_STAGE)
+    {
+        changed.extend(crate::graph::sync_readme(&root, &stages_dir, mode)?);
+    }
     let fix = match &args.stage {
         Some(s) => format!("cargo xtask synth --stage {s}"),
         None => "cargo xtask synth".to_owned(),
@@ -183,4 +221,47 @@ fn stale_parameter_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthesized(template: serde_json::Value) -> infra::Synthesized {
+        let body = serde_json::to_string_pretty(&template).unwrap();
+        infra::Synthesized {
+            files: vec![infra::OutputFile {
+                path: PathBuf::from(infra_layout::template_path(
+                    pipeline_model::Stack::Service,
+                    "json",
+                )),
+                contents: body,
+            }],
+            warnings: Vec::new(),
+            templates: vec![(pipeline_model::Stack::Service, template)],
+        }
+    }
+
+    #[test]
+    fn a_rule_error_fails_synth_and_a_warning_is_shown() {
+        let bad = serde_json::json!({"Resources": {"Lc": {"Type": "AWS::AutoScaling::LaunchConfiguration",
+            "Properties": {"ImageId": "ami-1", "InstanceType": "t3.small", "MetadataOptions": {"HttpTokens": "required"}}}}});
+        let e = apply_rules(&mut synthesized(bad)).unwrap_err().to_string();
+        assert!(
+            e.contains("1 lint error(s) in what synth produced; nothing written"),
+            "{e}"
+        );
+        assert!(
+            e.contains("infra/cfn/service.json:3:5: error[BL306] Lc (Type)"),
+            "{e}"
+        );
+
+        let warned = serde_json::json!({"Resources": {"Lt": {"Type": "AWS::EC2::LaunchTemplate",
+            "Properties": {"LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "required"},
+                "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 30}}]}}}}});
+        let mut s = synthesized(warned);
+        apply_rules(&mut s).unwrap();
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("warning[BL305]"), "{:?}", s.warnings);
+    }
 }

@@ -17,7 +17,7 @@ pub struct PythonTools {
 const REQUIREMENTS: &str = "xtask/tools/requirements.txt";
 const CONSTRAINTS: &str = "xtask/tools/constraints.txt";
 
-/// The main tools venv (cfn-lint, moto, checkov), provisioned on first use and whenever the pins change.
+/// The main tools venv (cfn-lint, moto, the AWS CLI), provisioned on first use and whenever the pins change.
 pub fn python_tools() -> Result<PythonTools> {
     let root = util::project_root();
     let venv = util::target_dir().join("tools/py");
@@ -27,6 +27,22 @@ pub fn python_tools() -> Result<PythonTools> {
         &python,
         &[root.join(REQUIREMENTS)],
         &[root.join(CONSTRAINTS)],
+    )
+}
+
+const CHECKOV_REQUIREMENTS: &str = "xtask/tools/checkov-requirements.txt";
+const CHECKOV_CONSTRAINTS: &str = "xtask/tools/checkov-constraints.txt";
+
+/// checkov, in its own venv: its pins clash with cfn-lint's and moto's.
+pub fn checkov_tools() -> Result<PythonTools> {
+    let root = util::project_root();
+    let venv = util::target_dir().join("tools/checkov");
+    let python = find_python(&[(3, 10)])?;
+    ensure_venv(
+        &venv,
+        &python,
+        &[root.join(CHECKOV_REQUIREMENTS)],
+        &[root.join(CHECKOV_CONSTRAINTS)],
     )
 }
 
@@ -148,7 +164,9 @@ pub fn ensure_venv(
 pub fn run() -> Result<()> {
     let py = python_tools()?;
     let ls = localstack_tools()?;
+    let ck = checkov_tools()?;
     println!("{}", py.bin.display());
     println!("{}", ls.bin.display());
+    println!("{}", ck.bin.display());
     Ok(())
 }

@@ -133,3 +133,16 @@ fn only_berth_aws_talks_to_aws() {
         assert!(deps.contains(sdk), "berth-aws uses {sdk}");
     }
 }
+
+#[test]
+fn the_rules_know_cloudformation_and_the_contract_never_a_stage() {
+    let deps = tree("lint");
+    for ours in ["infra", "app", "xtask", "berth-aws", "test-support"] {
+        assert!(!deps.contains(ours), "lint depends on {ours}");
+    }
+    let direct = direct("lint");
+    assert!(
+        direct.contains("cfn") && direct.contains("pipeline-model"),
+        "{direct:?}"
+    );
+}

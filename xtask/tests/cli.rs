@@ -150,3 +150,75 @@ fn an_unknown_stage_lists_the_known_ones() {
     let (_, err) = text(&o);
     assert!(err.contains("no stage `qa`: expected one of: dev, prod"), "{err}");
 }
+
+#[test]
+fn lint_passes_the_environment_and_catches_the_seeds_mistakes() {
+    let o = xtask(&["lint"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("lint: 3 file(s), 0 error(s)"),
+        "{:?}",
+        text(&o)
+    );
+
+    let fixtures = root().join("crates/lint/tests/fixtures");
+    let template = fixtures.join("seed-mistakes.yaml");
+    let buildspec = fixtures.join("seed-buildspec.yml");
+    let o = xtask(&["lint", template.to_str().unwrap(), buildspec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (out, err) = text(&o);
+    // The duplicated key: a parse error with line and column; the buildspec's --build-arg.
+    assert!(
+        out.contains("crates/lint/tests/fixtures/seed-mistakes.yaml:150:17: error[BL001]"),
+        "{out}"
+    );
+    assert!(out.contains("crates/lint/tests/fixtures/seed-buildspec.yml:13:9: error[BL601] build (phases.build.commands[0])"), "{out}");
+    assert!(
+        out.contains("hint: a build argument is kept in the image's history"),
+        "{out}"
+    );
+    assert!(err.contains("2 error(s)"), "{err}");
+
+    let o = xtask(&["lint", "--format", "json", buildspec.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["findings"][0]["code"], "BL601");
+
+    let o = xtask(&["lint", "no/such/template.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o)
+            .1
+            .contains("reading no/such/template.yaml: expected a template"),
+        "{:?}",
+        text(&o)
+    );
+
+    let o = xtask(&["lint", "--rules"]);
+    assert!(o.status.success());
+    assert!(
+        text(&o)
+            .0
+            .contains("BL103  error    the instances' group admits more"),
+        "{}",
+        text(&o).0
+    );
+}
+
+#[test]
+fn graph_draws_the_environment() {
+    let o = xtask(&["graph", "--stage", "dev"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.starts_with("flowchart LR\n"), "{out}");
+    // The README holds exactly this picture.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{out}```")),
+        "the README's graph is not the example stage's"
+    );
+    let o = xtask(&["graph", "--format", "dot"]);
+    assert!(text(&o).0.starts_with("digraph berth {"), "{:?}", text(&o));
+    let o = xtask(&["graph", "--stage", "qa"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("no stage `qa`"), "{:?}", text(&o));
+}

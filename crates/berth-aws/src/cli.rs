@@ -576,9 +576,25 @@ pub fn request(
             "--image-tag is for the service stack; the pipeline stack has no image"
         );
     }
+    // berth's own rules, as synth runs them: nothing that fails them reaches AWS.
+    let value = synthesized.to_json_value();
+    let report = lint::lint_template(&value, Some(&synthesized.body));
+    if report.errors() > 0 {
+        let list: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity() == lint::Severity::Error)
+            .map(ToString::to_string)
+            .collect();
+        fail!(
+            Code::Error,
+            "the {stack} template fails berth's rules; nothing sent:\n{}",
+            list.join("\n")
+        );
+    }
     Ok(Request {
         stack_name: stage.names().stack(stack),
-        template: synthesized.to_json_value(),
+        template: value,
         template_body: synthesized.body,
         parameters,
         tags: stage.tags().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),

@@ -29,7 +29,11 @@ fn berth(server: &Server, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = cmd.spawn().expect("berth-aws runs");
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().expect("a stdin pipe");
-        pipe.write_all(text.as_bytes()).expect("writing stdin");
+        // A command refused before it reads its value (a bad name) closes stdin: that is fine here.
+        match pipe.write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.expect("writing stdin"),
+        }
     }
     child.wait_with_output().expect("berth-aws ends")
 }

@@ -16,8 +16,8 @@ pub enum Effect {
 pub enum Principal {
     /// `{"AWS": [...]}`: account roots, roles, users.
     Aws(Vec<Val<String>>),
-    /// `{"Service": [...]}`: e.g. `ecs-tasks.amazonaws.com`.
-    Service(Vec<String>),
+    /// `{"Service": [...]}`: e.g. `ecs-tasks.amazonaws.com`, or `!Sub logs.${AWS::Region}.amazonaws.com`.
+    Service(Vec<Val<String>>),
     /// `"*"`: anyone (combine with a condition).
     Anyone,
 }
@@ -68,7 +68,7 @@ impl Statement {
 
     /// A service principal, e.g. `ec2.amazonaws.com`.
     pub fn service(self, service: &str) -> Self {
-        self.principal(Principal::Service(vec![service.to_owned()]))
+        self.principal(Principal::Service(vec![Val::from(service)]))
     }
 
     pub fn actions<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, actions: I) -> Self {
@@ -131,7 +131,7 @@ impl Statement {
                 )]),
                 Principal::Service(s) => Node::Map(vec![(
                     "Service".to_owned(),
-                    list(s.iter().cloned().map(Node::Str).collect()),
+                    list(s.iter().map(|a| a.node.clone()).collect()),
                 )]),
                 Principal::Anyone => Node::Str("*".to_owned()),
             };

@@ -294,6 +294,13 @@ impl<'a> Names<'a> {
         format!("/berth/{}/{}/service", self.app, self.stage)
     }
 
+    /// The stage's log bucket, kept by the pipeline stack: the artifact bucket's S3 access logs and the
+    /// load balancer's access logs. `sample-dev-log-123456789012-ap-northeast-1`: the account and the
+    /// region make the global name unique; at most 63 characters (app 20, stage 10, region 14).
+    pub fn log_bucket(&self, account: &str, region: &str) -> String {
+        format!("{}-{}-log-{account}-{region}", self.app, self.stage)
+    }
+
     /// The CodePipeline pipeline and the CodeBuild project: `sample-dev`.
     pub fn pipeline(&self) -> String {
         format!("{}-{}", self.app, self.stage)
@@ -308,6 +315,14 @@ impl<'a> Names<'a> {
     pub fn change_set(&self) -> String {
         format!("{}-{}-pipeline-deploy", self.app, self.stage)
     }
+}
+
+/// Where each kind of log lands inside [`Names::log_bucket`].
+pub mod log_prefixes {
+    /// The artifact bucket's S3 server access logs.
+    pub const ARTIFACT_BUCKET: &str = "artifact-bucket";
+    /// The load balancer's access logs (ELB appends `AWSLogs/<account>/...`).
+    pub const LOAD_BALANCER: &str = "load-balancer";
 }
 
 /// The SSM parameter of one of `app`'s build-time secrets: `/berth/sample/build/NPM_TOKEN`. The

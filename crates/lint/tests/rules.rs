@@ -1,0 +1,838 @@
+//! Every rule: a template (or buildspec) that triggers it, and the same with the fix, which does not.
+
+/// The codes a template raises.
+fn codes(text: &str) -> Vec<&'static str> {
+    let (_, report) = lint::lint_text(text);
+    let mut c: Vec<&str> = report.findings.iter().map(|f| f.code()).collect();
+    c.dedup();
+    c
+}
+
+/// `bad` raises `code` (and its message mentions `says`); `good` raises nothing at all.
+#[track_caller]
+fn check(code: &str, says: &str, bad: &str, good: &str) {
+    let (_, report) = lint::lint_text(bad);
+    let hit: Vec<&lint::Finding> = report.findings.iter().filter(|f| f.code() == code).collect();
+    assert!(!hit.is_empty(), "{code} not raised; got {:?}", codes(bad));
+    assert!(
+        hit.iter().any(|f| f.message.contains(says)),
+        "{code}: no message mentions `{says}`: {:?}",
+        hit.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+    assert!(lint::rule(code).is_some());
+    let clean = codes(good);
+    assert!(clean.is_empty(), "the fixed template still raises {clean:?}");
+}
+
+fn sg(ingress: &str) -> String {
+    format!(
+        "Resources:
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: x
+      SecurityGroupIngress:
+{ingress}"
+    )
+}
+
+#[test]
+fn bl101_inverted_port_range() {
+    check(
+        "BL101",
+        "FromPort 443 is above ToPort 80",
+        &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 80, CidrIp: 10.0.0.0/8}\n"),
+        &sg("        - {IpProtocol: tcp, FromPort: 80, ToPort: 443, CidrIp: 10.0.0.0/8}\n"),
+    );
+}
+
+#[test]
+fn bl102_open_to_the_world() {
+    check(
+        "BL102",
+        "opens port 22 to the whole internet",
+        &sg("        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}\n"),
+        &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}\n"),
+    );
+    check(
+        "BL102",
+        "ports 0-65535",
+        &sg("        - {IpProtocol: '-1', CidrIpv6: '::/0'}\n"),
+        &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIpv6: '::/0'}\n"),
+    );
+    // Port 80 only with a redirecting listener.
+    let port80 = "        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 0.0.0.0/0}\n";
+    let listener = "  Http:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/x/1
+      Port: 80
+      Protocol: HTTP
+      DefaultActions:
+        - Type: redirect
+          RedirectConfig: {Protocol: HTTPS, Port: '443', StatusCode: HTTP_301}
+";
+    check(
+        "BL102",
+        "without a listener that redirects",
+        &sg(port80),
+        &(sg(port80) + listener),
+    );
+}
+
+/// An ALB group, an instance group used by a launch template, and one more ingress rule.
+fn alb_and_instances(rule: &str) -> String {
+    format!(
+        "Resources:
+  AlbSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: alb
+  InstanceSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: instances
+  FromAlb:
+    Type: AWS::EC2::SecurityGroupIngress
+    Properties:
+      GroupId: !GetAtt InstanceSg.GroupId
+      SourceSecurityGroupId: !GetAtt AlbSg.GroupId
+{rule}
+  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      SecurityGroups: [!GetAtt AlbSg.GroupId]
+      Subnets: [subnet-1, subnet-2]
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        SecurityGroupIds: [!GetAtt InstanceSg.GroupId]
+        MetadataOptions: {{HttpTokens: required}}
+"
+    )
+}
+
+#[test]
+fn bl103_instances_admit_more_than_the_dynamic_ports() {
+    // The seed: every port from the ALB's group.
+    check(
+        "BL103",
+        "admits tcp ports 0-65535 from the load balancer's group AlbSg",
+        &alb_and_instances("      IpProtocol: tcp\n      FromPort: 0\n      ToPort: 65535"),
+        &alb_and_instances("      IpProtocol: tcp\n      FromPort: 32768\n      ToPort: 65535"),
+    );
+}
+
+fn task_and_service(
+    network_mode: &str,
+    host_port: &str,
+    health_port: &str,
+    target_type: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "Resources:
+  Td:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      {network_mode}
+      ContainerDefinitions:
+        - Name: app
+          Image: x
+          Memory: 512
+          PortMappings:
+            - ContainerPort: 8080
+              {host_port}
+  Tg:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      Port: 80
+      Protocol: HTTP
+      VpcId: vpc-1
+      {health_port}
+      {target_type}
+  Svc:
+    Type: AWS::ECS::Service
+    Properties:
+      TaskDefinition: !Ref Td
+      DesiredCount: 1
+      LoadBalancers:
+        - ContainerName: app
+          ContainerPort: 8080
+          TargetGroupArn: !Ref Tg
+{extra}"
+    )
+}
+
+#[test]
+fn bl201_host_port_zero_outside_bridge_mode() {
+    check(
+        "BL201",
+        "HostPort 0 in awsvpc network mode",
+        &task_and_service("NetworkMode: awsvpc", "HostPort: 0", "", "", ""),
+        &task_and_service("NetworkMode: bridge", "HostPort: 0", "", "", ""),
+    );
+}
+
+#[test]
+fn bl202_dynamic_ports_need_the_traffic_port_health_check() {
+    check(
+        "BL202",
+        "checks port 8080",
+        &task_and_service(
+            "NetworkMode: bridge",
+            "HostPort: 0",
+            "HealthCheckPort: '8080'",
+            "",
+            "",
+        ),
+        &task_and_service(
+            "NetworkMode: bridge",
+            "HostPort: 0",
+            "HealthCheckPort: traffic-port",
+            "",
+            "",
+        ),
+    );
+}
+
+#[test]
+fn bl203_ip_targets_with_bridge_mode() {
+    check(
+        "BL203",
+        "TargetType ip",
+        &task_and_service("NetworkMode: bridge", "HostPort: 0", "", "TargetType: ip", ""),
+        &task_and_service(
+            "NetworkMode: bridge",
+            "HostPort: 0",
+            "",
+            "TargetType: instance",
+            "",
+        ),
+    );
+}
+
+#[test]
+fn bl204_a_service_of_several_tasks_is_spread() {
+    let service = |strategies: &str| {
+        format!(
+            "Parameters:
+  Count: {{Type: Number, Default: 2}}
+Resources:
+  Svc:
+    Type: AWS::ECS::Service
+    Properties:
+      TaskDefinition: arn:aws:ecs:ap-northeast-1:123456789012:task-definition/x:1
+      DesiredCount: !Ref Count
+      LaunchType: EC2
+{strategies}"
+        )
+    };
+    check(
+        "BL204",
+        "no spread placement strategy",
+        &service(""),
+        &service("      PlacementStrategies:\n        - {Type: spread, Field: instanceId}\n"),
+    );
+}
+
+#[test]
+fn bl205_containers_on_ec2_have_memory() {
+    let td = |memory: &str| {
+        format!(
+            "Resources:
+  Td:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      RequiresCompatibilities: [EC2]
+      ContainerDefinitions:
+        - Name: app
+          Image: x
+{memory}"
+        )
+    };
+    check(
+        "BL205",
+        "container `app` has neither",
+        &td(""),
+        &td("          MemoryReservation: 256\n"),
+    );
+}
+
+fn launch_template(data: &str) -> String {
+    format!(
+        "Resources:
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+{data}"
+    )
+}
+
+#[test]
+fn bl301_user_data_is_base64() {
+    check(
+        "BL301",
+        "not wrapped in Fn::Base64",
+        &launch_template(
+            "        MetadataOptions: {HttpTokens: required}\n        UserData: !Sub \"#!/bin/bash\\necho ${AWS::Region}\"\n",
+        ),
+        &launch_template(
+            "        MetadataOptions: {HttpTokens: required}\n        UserData: !Base64 {\"Fn::Sub\": \"#!/bin/bash\\necho ${AWS::Region}\"}\n",
+        ),
+    );
+}
+
+fn group_and_template(policy: &str, user_data: &str, desired: &str) -> String {
+    format!(
+        "Resources:
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions: {{HttpTokens: required}}
+        UserData: !Base64 {{\"Fn::Sub\": \"{user_data}\"}}
+  Asg:
+    Type: AWS::AutoScaling::AutoScalingGroup
+{policy}
+    Properties:
+      MinSize: '1'
+      MaxSize: '4'
+      DesiredCapacity: '{desired}'
+      VPCZoneIdentifier: [subnet-1]
+      LaunchTemplate:
+        LaunchTemplateId: !Ref Lt
+        Version: !GetAtt Lt.LatestVersionNumber
+"
+    )
+}
+
+const SIGNAL: &str =
+    "/opt/aws/bin/cfn-signal -e 0 --stack ${AWS::StackName} --resource Asg --region ${AWS::Region}";
+const WAIT: &str = "    CreationPolicy:\n      ResourceSignal: {Count: 2, Timeout: PT15M}";
+
+#[test]
+fn bl302_signals_are_sent_and_awaited() {
+    check(
+        "BL302",
+        "never runs cfn-signal",
+        &group_and_template(WAIT, "echo hi", "2"),
+        &group_and_template(WAIT, SIGNAL, "2"),
+    );
+    check(
+        "BL302",
+        "no CreationPolicy waiting for it",
+        &group_and_template("", SIGNAL, "2"),
+        &group_and_template(WAIT, SIGNAL, "2"),
+    );
+}
+
+#[test]
+fn bl303_durations_are_iso8601() {
+    let bad = WAIT.replace("PT15M", "15m");
+    check(
+        "BL303",
+        "`15m` is not an ISO-8601 duration",
+        &group_and_template(&bad, SIGNAL, "2"),
+        &group_and_template(WAIT, SIGNAL, "2"),
+    );
+}
+
+#[test]
+fn bl304_no_more_signals_than_instances() {
+    check(
+        "BL304",
+        "waits for 2 signals; at most 1 instances start",
+        &group_and_template(WAIT, SIGNAL, "1"),
+        &group_and_template(WAIT, SIGNAL, "2"),
+    );
+}
+
+#[test]
+fn bl305_ebs_volumes_name_their_type() {
+    let bdm = |ebs: &str| {
+        launch_template(&format!(
+            "        MetadataOptions: {{HttpTokens: required}}\n        BlockDeviceMappings:\n          - DeviceName: /dev/xvda\n            Ebs: {{VolumeSize: 30{ebs}}}\n"
+        ))
+    };
+    check(
+        "BL305",
+        "volume /dev/xvda has no VolumeType",
+        &bdm(""),
+        &bdm(", VolumeType: gp3"),
+    );
+}
+
+#[test]
+fn bl306_no_launch_configurations() {
+    check(
+        "BL306",
+        "launch configurations are retired",
+        "Resources:
+  Lc:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties:
+      ImageId: ami-12345678
+      InstanceType: t3.small
+      MetadataOptions: {HttpTokens: required}
+",
+        &launch_template("        ImageId: ami-12345678\n        MetadataOptions: {HttpTokens: required}\n"),
+    );
+}
+
+#[test]
+fn bl307_imdsv2_is_required() {
+    check(
+        "BL307",
+        "answer IMDSv1",
+        &launch_template("        MetadataOptions: {HttpTokens: optional}\n"),
+        &launch_template("        MetadataOptions: {HttpTokens: required}\n"),
+    );
+}
+
+fn key(statements: &str) -> String {
+    format!(
+        "Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: '2012-10-17'
+        Statement:
+{statements}"
+    )
+}
+
+const ADMIN: &str = "          - Effect: Allow
+            Principal: {AWS: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root'}
+            Action: kms:*
+            Resource: '*'
+";
+
+#[test]
+fn bl401_the_account_administers_every_key() {
+    let user = "          - Effect: Allow
+            Principal: {AWS: arn:aws:iam::123456789012:role/app}
+            Action: [kms:Decrypt]
+            Resource: '*'
+";
+    check(
+        "BL401",
+        "no statement allows kms:* to the account",
+        &key(user),
+        &key(&(ADMIN.to_owned() + user)),
+    );
+}
+
+#[test]
+fn bl402_no_wildcard_principal_without_a_condition() {
+    let anyone = "          - Effect: Allow
+            Principal: '*'
+            Action: [kms:Decrypt]
+            Resource: '*'
+";
+    let scoped = "          - Effect: Allow
+            Principal: '*'
+            Action: [kms:Decrypt]
+            Resource: '*'
+            Condition: {StringEquals: {'kms:CallerAccount': '123456789012'}}
+";
+    check(
+        "BL402",
+        "any AWS principal",
+        &key(&(ADMIN.to_owned() + anyone)),
+        &key(&(ADMIN.to_owned() + scoped)),
+    );
+}
+
+fn role_policy(statement: &str) -> String {
+    format!(
+        "Resources:
+  Policy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+{statement}"
+    )
+}
+
+#[test]
+fn bl403_no_action_wildcard() {
+    check(
+        "BL403",
+        "allows every action",
+        &role_policy("          - {Effect: Allow, Action: '*', Resource: arn:aws:s3:::bucket/*}\n"),
+        &role_policy(
+            "          - {Effect: Allow, Action: 's3:GetObject', Resource: arn:aws:s3:::bucket/*}\n",
+        ),
+    );
+}
+
+#[test]
+fn bl404_resource_wildcard_only_where_aws_requires_it() {
+    check(
+        "BL404",
+        "allows s3:GetObject on every resource",
+        &role_policy(
+            "          - {Effect: Allow, Action: [ecr:GetAuthorizationToken, s3:GetObject], Resource: '*'}\n",
+        ),
+        &role_policy(
+            "          - {Effect: Allow, Action: [ecr:GetAuthorizationToken, ec2:DescribeSubnets], Resource: '*'}\n",
+        ),
+    );
+}
+
+#[test]
+fn bl405_arns_where_arns_are_required() {
+    let td = |role: &str| {
+        format!(
+            "Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: []}}
+  Td:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ExecutionRoleArn: {role}
+      ContainerDefinitions:
+        - {{Name: app, Image: x, Memory: 256}}
+"
+        )
+    };
+    check(
+        "BL405",
+        "Ref Role gives the AWS::IAM::Role's name",
+        &td("!Ref Role"),
+        &td("!GetAtt Role.Arn"),
+    );
+    check(
+        "BL405",
+        "`ecsTaskExecutionRole` is not an ARN",
+        &td("ecsTaskExecutionRole"),
+        &td("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
+    );
+}
+
+/// A pipeline: the two sources, a build and a deploy stage built from `deploy` (an action).
+fn pipeline(sources: &str, deploy: &str) -> String {
+    format!(
+        "Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/pipeline
+      ArtifactStore: {{Type: S3, Location: bucket}}
+      Stages:
+        - Name: Source
+          Actions:
+{sources}
+        - Name: Build
+          Actions:
+            - Name: Build
+              ActionTypeId: {{Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}}
+              Configuration: {{ProjectName: build}}
+              InputArtifacts: [{{Name: AppSource}}]
+              OutputArtifacts: [{{Name: Build}}]
+        - Name: Deploy
+          Actions:
+{deploy}
+"
+    )
+}
+
+fn source(name: &str, conf: &str) -> String {
+    format!(
+        "            - Name: {name}
+              ActionTypeId: {{Category: Source, Owner: AWS, Provider: CodeStarSourceConnection, Version: '1'}}
+              Configuration: {{FullRepositoryId: o/r, BranchName: main{conf}}}
+              OutputArtifacts: [{{Name: {name}}}]"
+    )
+}
+
+fn sources() -> String {
+    let conn = ", ConnectionArn: arn:aws:codeconnections:ap-northeast-1:123456789012:connection/x";
+    format!("{}\n{}", source("AppSource", conn), source("InfraSource", conn))
+}
+
+fn deploy_action(mode: &str, inputs: &str, template_path: &str, overrides: &str) -> String {
+    format!(
+        "            - Name: CreateChangeSet
+              ActionTypeId: {{Category: Deploy, Owner: AWS, Provider: CloudFormation, Version: '1'}}
+              Configuration:
+                ActionMode: {mode}
+                StackName: app-dev-service
+                ChangeSetName: app-dev-deploy
+                RoleArn: arn:aws:iam::123456789012:role/deploy
+                TemplatePath: {template_path}
+                ParameterOverrides: '{overrides}'
+              InputArtifacts: [{inputs}]"
+    )
+}
+
+const GETPARAM: &str = r#"{"ImageTag": {"Fn::GetParam": ["Build", "build.json", "tag"]}}"#;
+
+fn good_deploy() -> String {
+    deploy_action(
+        "CHANGE_SET_REPLACE",
+        "{Name: InfraSource}, {Name: Build}",
+        "InfraSource::service.yaml",
+        GETPARAM,
+    )
+}
+
+#[test]
+fn bl501_action_modes_are_known() {
+    check(
+        "BL501",
+        "`CHANGESET_REPLACE` is no ActionMode",
+        &pipeline(
+            &sources(),
+            &deploy_action(
+                "CHANGESET_REPLACE",
+                "{Name: InfraSource}, {Name: Build}",
+                "InfraSource::service.yaml",
+                GETPARAM,
+            ),
+        ),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl502_providers_are_known() {
+    let bad = good_deploy().replace("Provider: CloudFormation", "Provider: Cloudformation");
+    check(
+        "BL502",
+        "Deploy has no AWS provider `Cloudformation`",
+        &pipeline(&sources(), &bad),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl503_sources_have_their_connection() {
+    let conn = ", ConnectionArn: arn:aws:codeconnections:ap-northeast-1:123456789012:connection/x";
+    let without = format!("{}\n{}", source("AppSource", ""), source("InfraSource", conn));
+    check(
+        "BL503",
+        "source action AppSource has no ConnectionArn",
+        &pipeline(&without, &good_deploy()),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl504_what_an_action_reads_is_among_its_inputs() {
+    check(
+        "BL504",
+        "TemplatePath reads artifact `InfraSource`, which is not among its InputArtifacts [Build]",
+        &pipeline(
+            &sources(),
+            &deploy_action(
+                "CHANGE_SET_REPLACE",
+                "{Name: Build}",
+                "InfraSource::service.yaml",
+                GETPARAM,
+            ),
+        ),
+        &pipeline(&sources(), &good_deploy()),
+    );
+    let reads_other = GETPARAM.replace("\"Build\"", "\"Built\"");
+    check(
+        "BL504",
+        "ParameterOverrides (Fn::GetParam) reads artifact `Built`",
+        &pipeline(
+            &sources(),
+            &deploy_action(
+                "CHANGE_SET_REPLACE",
+                "{Name: InfraSource}, {Name: Build}",
+                "InfraSource::service.yaml",
+                &reads_other,
+            ),
+        ),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl505_inputs_are_produced_earlier() {
+    check(
+        "BL505",
+        "reads `Source`, which no earlier action outputs",
+        &pipeline(
+            &sources(),
+            &deploy_action(
+                "CHANGE_SET_REPLACE",
+                "{Name: Source}, {Name: Build}",
+                "Source::service.yaml",
+                GETPARAM,
+            ),
+        ),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl506_artifact_names_are_unique() {
+    let conn = ", ConnectionArn: arn:aws:codeconnections:ap-northeast-1:123456789012:connection/x";
+    let twice = format!(
+        "{}\n{}\n{}",
+        source("AppSource", conn),
+        source("InfraSource", conn),
+        source("AppSource", conn).replace("- Name: AppSource", "- Name: AppSource2")
+    );
+    check(
+        "BL506",
+        "2 actions output an artifact named `AppSource`",
+        &pipeline(&twice, &good_deploy()),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+#[test]
+fn bl507_both_sources_are_there() {
+    let conn = ", ConnectionArn: arn:aws:codeconnections:ap-northeast-1:123456789012:connection/x";
+    let one = source("AppSource", conn);
+    let deploy = deploy_action(
+        "CHANGE_SET_REPLACE",
+        "{Name: AppSource}, {Name: Build}",
+        "AppSource::service.yaml",
+        GETPARAM,
+    );
+    check(
+        "BL507",
+        "no source action outputs InfraSource",
+        &pipeline(&one, &deploy),
+        &pipeline(&sources(), &good_deploy()),
+    );
+}
+
+fn buildspec(build: &str, post: &str) -> String {
+    format!(
+        "version: 0.2
+env:
+  parameter-store:
+    DB_PASS: /app/db
+phases:
+  build:
+    commands:
+      - {build}
+  post_build:
+    commands:
+      - {post}
+artifacts:
+  files: [build.json]
+"
+    )
+}
+
+const BUILD_JSON: &str = r#"printf '{"tag":"%s"}' "$IMAGE_TAG" > build.json"#;
+
+#[test]
+fn bl601_no_secret_through_build_args() {
+    check(
+        "BL601",
+        "--build-arg DB_PASS",
+        &buildspec("docker build --build-arg DB_PASS=$DB_PASS -t x .", BUILD_JSON),
+        &buildspec("docker build --secret id=db_pass,env=DB_PASS -t x .", BUILD_JSON),
+    );
+    check(
+        "BL601",
+        "--build-arg NPM_TOKEN",
+        &buildspec("docker build --build-arg NPM_TOKEN -t x .", BUILD_JSON),
+        &buildspec(
+            "docker build --build-arg GIT_SHA=$CODEBUILD_RESOLVED_SOURCE_VERSION -t x .",
+            BUILD_JSON,
+        ),
+    );
+}
+
+#[test]
+fn bl602_build_json_has_the_contracts_shape() {
+    check(
+        "BL602",
+        "keys [image_tag]",
+        &buildspec(
+            "docker build -t x .",
+            r#"printf '{"image_tag":"%s"}' "$IMAGE_TAG" > build.json"#,
+        ),
+        &buildspec("docker build -t x .", BUILD_JSON),
+    );
+    check(
+        "BL602",
+        "not among the artifacts",
+        &buildspec("docker build -t x .", BUILD_JSON).replace("files: [build.json]", "files: [other.txt]"),
+        &buildspec("docker build -t x .", BUILD_JSON),
+    );
+}
+
+#[test]
+fn bl001_a_file_that_does_not_parse_says_where() {
+    let (_, report) =
+        lint::lint_text("Resources:\n  A:\n    Type: AWS::SNS::Topic\n  A:\n    Type: AWS::SNS::Topic\n");
+    let f = &report.findings[0];
+    assert_eq!(f.code(), "BL001");
+    assert_eq!(f.location.as_ref().map(|l| l.line), Some(4), "{f:?}");
+    assert!(f.message.contains("duplicate"), "{f:?}");
+    assert!(codes("Resources:\n  A:\n    Type: AWS::SNS::Topic\n").is_empty());
+}
+
+#[test]
+fn bl002_bl003_suppressions_need_a_reason_and_a_real_rule() {
+    let with = |meta: &str| {
+        format!(
+            "Resources:
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Metadata:
+      berth-lint:
+{meta}
+    Properties:
+      GroupDescription: x
+      SecurityGroupIngress:
+        - {{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}}
+"
+        )
+    };
+    // A reason: the finding is suppressed (and reported as such).
+    let (_, report) = lint::lint_text(&with(
+        "        - {rule: BL102, reason: a bastion for the break-glass procedure}",
+    ));
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_eq!(report.suppressed.len(), 1);
+    assert_eq!(report.suppressed[0].1, "a bastion for the break-glass procedure");
+    // No reason: not suppressed, and BL002.
+    check(
+        "BL002",
+        "suppresses `BL102` without a reason",
+        &with("        - {rule: BL102}"),
+        &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}\n"),
+    );
+    assert!(codes(&with("        - {rule: BL102, reason: ''}")).contains(&"BL102"));
+    // Another resource's suppression does not count.
+    check(
+        "BL003",
+        "`BL999`, which is no rule",
+        &with("        - {rule: BL999, reason: typo}"),
+        &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}\n"),
+    );
+}
+
+#[test]
+fn every_rule_is_tested_here() {
+    let source = include_str!("rules.rs");
+    for r in lint::rules() {
+        let name = format!("fn {}_", r.code.to_ascii_lowercase());
+        let shared = format!("_{}_", r.code.to_ascii_lowercase());
+        assert!(
+            source.contains(&name) || source.contains(&shared),
+            "no test for {}",
+            r.code
+        );
+    }
+}
