@@ -57,6 +57,26 @@ pub const ELB_LOG_ACCOUNTS: &[(&str, &str)] = &[
     ("us-west-2", "797873946194"),
 ];
 
+/// A bucket nobody outside the account reaches: versioned, public access blocked, ACLs off (the
+/// bucket owner owns every object).
+fn private_bucket() -> s3::Bucket {
+    s3::Bucket::new()
+        .versioning_configuration(s3::bucket::VersioningConfiguration::new(
+            s3::bucket::VersioningConfigurationStatus::Enabled,
+        ))
+        .public_access_block_configuration(
+            s3::bucket::PublicAccessBlockConfiguration::new()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true),
+        )
+        .ownership_controls(s3::bucket::OwnershipControls::new(vec![
+            s3::bucket::OwnershipControlsRule::new()
+                .object_ownership(s3::bucket::ObjectOwnership::BucketOwnerEnforced),
+        ]))
+}
+
 /// A checkov check a resource does not pass, and why that is right for it (its `Metadata`).
 pub fn checkov_skips(skips: &[(&str, &str)]) -> serde_json::Value {
     let skip: Vec<serde_json::Value> = skips
@@ -272,26 +292,12 @@ pub fn template(template_extension: &str) -> Template {
     let by_service = t.add_condition("ElbLogsByService", not(by_account));
     let log_bucket = t.add_with(
         "LogBucket",
-        s3::Bucket::new()
+        private_bucket()
             .bucket_name(sub(names.log_bucket("${AWS::AccountId}", "${AWS::Region}")))
             .bucket_encryption(s3::bucket::BucketEncryption::new(vec![
                 s3::bucket::ServerSideEncryptionRule::new().server_side_encryption_by_default(
                     s3::bucket::ServerSideEncryptionByDefault::new(s3::bucket::SSEAlgorithm::Aes256),
                 ),
-            ]))
-            .versioning_configuration(s3::bucket::VersioningConfiguration::new(
-                s3::bucket::VersioningConfigurationStatus::Enabled,
-            ))
-            .public_access_block_configuration(
-                s3::bucket::PublicAccessBlockConfiguration::new()
-                    .block_public_acls(true)
-                    .block_public_policy(true)
-                    .ignore_public_acls(true)
-                    .restrict_public_buckets(true),
-            )
-            .ownership_controls(s3::bucket::OwnershipControls::new(vec![
-                s3::bucket::OwnershipControlsRule::new()
-                    .object_ownership(s3::bucket::ObjectOwnership::BucketOwnerEnforced),
             ]))
             .lifecycle_configuration(s3::bucket::LifecycleConfiguration::new(vec![
                 s3::bucket::Rule::new(s3::bucket::RuleStatus::Enabled)
@@ -312,7 +318,7 @@ pub fn template(template_extension: &str) -> Template {
     // ---- artifact bucket ------------------------------------------------------------------------------------
     let bucket = t.add_with(
         "ArtifactBucket",
-        s3::Bucket::new()
+        private_bucket()
             .bucket_encryption(s3::bucket::BucketEncryption::new(vec![
                 s3::bucket::ServerSideEncryptionRule::new()
                     .bucket_key_enabled(true)
@@ -320,20 +326,6 @@ pub fn template(template_extension: &str) -> Template {
                         s3::bucket::ServerSideEncryptionByDefault::new(s3::bucket::SSEAlgorithm::AwsKms)
                             .kms_master_key_id(key.arn()),
                     ),
-            ]))
-            .versioning_configuration(s3::bucket::VersioningConfiguration::new(
-                s3::bucket::VersioningConfigurationStatus::Enabled,
-            ))
-            .public_access_block_configuration(
-                s3::bucket::PublicAccessBlockConfiguration::new()
-                    .block_public_acls(true)
-                    .block_public_policy(true)
-                    .ignore_public_acls(true)
-                    .restrict_public_buckets(true),
-            )
-            .ownership_controls(s3::bucket::OwnershipControls::new(vec![
-                s3::bucket::OwnershipControlsRule::new()
-                    .object_ownership(s3::bucket::ObjectOwnership::BucketOwnerEnforced),
             ]))
             .logging_configuration(
                 s3::bucket::LoggingConfiguration::new()

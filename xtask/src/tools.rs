@@ -14,48 +14,65 @@ pub struct PythonTools {
     pub bin: PathBuf,
 }
 
-const REQUIREMENTS: &str = "xtask/tools/requirements.txt";
-const CONSTRAINTS: &str = "xtask/tools/constraints.txt";
-
-/// The main tools venv (cfn-lint, moto, the AWS CLI), provisioned on first use and whenever the pins change.
-pub fn python_tools() -> Result<PythonTools> {
-    let root = util::project_root();
-    let venv = util::target_dir().join("tools/py");
-    let python = find_python(&[(3, 10)])?;
-    ensure_venv(
-        &venv,
-        &python,
-        &[root.join(REQUIREMENTS)],
-        &[root.join(CONSTRAINTS)],
-    )
+/// One provisioned environment: its directory under `target/tools/`, the Python it needs, its pins.
+struct Venv {
+    dir: &'static str,
+    python: (u32, u32),
+    requirements: &'static str,
+    constraints: Option<&'static str>,
+    /// Why this Python version, said when none is found.
+    python_why: &'static str,
 }
 
-const CHECKOV_REQUIREMENTS: &str = "xtask/tools/checkov-requirements.txt";
-const CHECKOV_CONSTRAINTS: &str = "xtask/tools/checkov-constraints.txt";
+impl Venv {
+    fn provision(&self) -> Result<PythonTools> {
+        let root = util::project_root();
+        let python = find_python(&[self.python]).context(self.python_why)?;
+        let constraints: Vec<PathBuf> = self.constraints.iter().map(|c| root.join(c)).collect();
+        ensure_venv(
+            &util::target_dir().join("tools").join(self.dir),
+            &python,
+            &[root.join(self.requirements)],
+            &constraints,
+        )
+    }
+}
+
+/// The main tools (cfn-lint, moto, the AWS CLI), provisioned on first use and whenever the pins change.
+pub fn python_tools() -> Result<PythonTools> {
+    Venv {
+        dir: "py",
+        python: (3, 10),
+        requirements: "xtask/tools/requirements.txt",
+        constraints: Some("xtask/tools/constraints.txt"),
+        python_why: "cfn-lint, moto and the AWS CLI need Python 3.10 or newer",
+    }
+    .provision()
+}
 
 /// checkov, in its own venv: its pins clash with cfn-lint's and moto's.
 pub fn checkov_tools() -> Result<PythonTools> {
-    let root = util::project_root();
-    let venv = util::target_dir().join("tools/checkov");
-    let python = find_python(&[(3, 10)])?;
-    ensure_venv(
-        &venv,
-        &python,
-        &[root.join(CHECKOV_REQUIREMENTS)],
-        &[root.join(CHECKOV_CONSTRAINTS)],
-    )
+    Venv {
+        dir: "checkov",
+        python: (3, 10),
+        requirements: "xtask/tools/checkov-requirements.txt",
+        constraints: Some("xtask/tools/checkov-constraints.txt"),
+        python_why: "checkov needs Python 3.10 or newer",
+    }
+    .provision()
 }
-
-const LOCALSTACK_REQUIREMENTS: &str = "xtask/tools/localstack-requirements.txt";
 
 /// LocalStack, in its own venv: it needs Python 3.13 (it imports `warnings.deprecated`).
 pub fn localstack_tools() -> Result<PythonTools> {
-    let root = util::project_root();
-    let venv = util::target_dir().join("tools/localstack");
-    let python = find_python(&[(3, 13)]).context(
-        "LocalStack 2026.3.0 needs Python 3.13 or newer (pyenv install 3.13, or point BERTH_PYTHON at one)",
-    )?;
-    ensure_venv(&venv, &python, &[root.join(LOCALSTACK_REQUIREMENTS)], &[])
+    Venv {
+        dir: "localstack",
+        python: (3, 13),
+        requirements: "xtask/tools/localstack-requirements.txt",
+        constraints: None,
+        python_why: "LocalStack 2026.3.0 needs Python 3.13 or newer (it imports `warnings.deprecated`): \
+                     pyenv install 3.13, or point BERTH_PYTHON at one",
+    }
+    .provision()
 }
 
 /// A python interpreter of at least one of the given versions, from PATH or pyenv.

@@ -32,14 +32,20 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
         loader = loader.endpoint_url(e);
     }
     let conf = loader.load().await;
-    let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+    clients(&conf, region, endpoint)
+}
+
+/// The clients of one configuration. S3 uses path-style addressing with a custom endpoint (an
+/// emulator has no per-bucket host names).
+fn clients(conf: &aws_config::SdkConfig, region: &str, endpoint: Option<String>) -> Aws {
+    let s3_conf = aws_sdk_s3::config::Builder::from(conf)
         .force_path_style(endpoint.is_some())
         .build();
     Aws {
-        cfn: aws_sdk_cloudformation::Client::new(&conf),
+        cfn: aws_sdk_cloudformation::Client::new(conf),
         s3: aws_sdk_s3::Client::from_conf(s3_conf),
-        ssm: aws_sdk_ssm::Client::new(&conf),
-        kms: aws_sdk_kms::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(conf),
+        kms: aws_sdk_kms::Client::new(conf),
         region: region.to_owned(),
         endpoint,
     }
@@ -58,15 +64,5 @@ pub fn for_emulator(endpoint: &str, region: &str) -> Aws {
         ))
         .retry_config(RetryConfig::standard().with_max_attempts(8))
         .build();
-    let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
-        .force_path_style(true)
-        .build();
-    Aws {
-        cfn: aws_sdk_cloudformation::Client::new(&conf),
-        s3: aws_sdk_s3::Client::from_conf(s3_conf),
-        ssm: aws_sdk_ssm::Client::new(&conf),
-        kms: aws_sdk_kms::Client::new(&conf),
-        region: region.to_owned(),
-        endpoint: Some(endpoint.to_owned()),
-    }
+    clients(&conf, region, Some(endpoint.to_owned()))
 }

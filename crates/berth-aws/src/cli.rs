@@ -342,13 +342,9 @@ pub async fn run(
             let req = request(&stage, stack, image_tag, role_arn)?;
             if stack == Stack::Service {
                 // A service without its secrets starts no task: refuse before any change set.
-                let store = secrets::Store {
-                    ssm: &session.ssm,
-                    kms: &session.kms,
-                    names,
-                    region: &region,
-                };
-                let problems = store.check(secrets_model::DECLARED).await?;
+                let problems = secrets::Store::of(&session, names)
+                    .check(secrets_model::DECLARED)
+                    .await?;
                 if !problems.is_empty() {
                     fail!(
                         Code::SecretsMissing,
@@ -447,12 +443,7 @@ async fn run_secrets(
     confirm: &dyn Confirm,
 ) -> Result<Code> {
     let names = stage.names();
-    let store = secrets::Store {
-        ssm: &session.ssm,
-        kms: &session.kms,
-        names,
-        region: &session.region,
-    };
+    let store = secrets::Store::of(session, names);
     let declared = secrets_model::DECLARED;
     let stage_name = stage.name.to_string();
     match command {

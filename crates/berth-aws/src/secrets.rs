@@ -182,7 +182,17 @@ where
     move |e| Failure::from(anyhow::Error::new(e).context(context))
 }
 
-impl Store<'_> {
+impl<'a> Store<'a> {
+    /// The store of a stage, with a session's clients.
+    pub fn of(session: &'a crate::aws::Aws, names: Names<'a>) -> Self {
+        Store {
+            ssm: &session.ssm,
+            kms: &session.kms,
+            names,
+            region: &session.region,
+        }
+    }
+
     /// The ARN of the stage's key, found by its alias; a clear error when there is none. (Through
     /// ListAliases: it needs no permission on the key itself, and moto answers it for keys that
     /// CloudFormation created. A disabled key is reported by SSM when it is used.)
