@@ -561,6 +561,30 @@ async fn a_failed_create_reports_the_first_failure_not_the_cancellations() {
     );
 }
 
+/// A client for a stack that may be deleted and created again: `describing` (the stack's states as
+/// they follow each other, and anything else the case needs), then delete, a CREATE change set, its
+/// description, execute, no events. Returns the client and the delete and create rules, to count calls.
+fn recreation(
+    describing: &[&aws_smithy_mocks::Rule],
+) -> (Client, aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
+        .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let describe_cs = mock!(Client::describe_change_set)
+        .then_output(|| change_set(ChangeSetStatus::CreateComplete, vec![], None));
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let events =
+        mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
+    let rules: Vec<&aws_smithy_mocks::Rule> = describing
+        .iter()
+        .copied()
+        .chain([&delete, &create, &describe_cs, &execute, &events])
+        .collect();
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
+    (cfn, delete, create)
+}
+
 #[tokio::test]
 async fn rollback_complete_is_recreated_only_when_allowed() {
     let build = || {
@@ -579,29 +603,7 @@ async fn rollback_complete_is_recreated_only_when_allowed() {
             .output(|| stacks(StackStatus::CreateComplete))
             .repeatedly()
             .build();
-        let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-        let create = mock!(Client::create_change_set)
-            .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
-            .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
-        let describe_cs = mock!(Client::describe_change_set)
-            .then_output(|| change_set(ChangeSetStatus::CreateComplete, vec![], None));
-        let execute =
-            mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-        let events =
-            mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
-        let cfn = mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [
-                &describe_stacks,
-                &delete,
-                &create,
-                &describe_cs,
-                &execute,
-                &events
-            ]
-        );
-        (cfn, delete, create)
+        recreation(&[&describe_stacks])
     };
     // No terminal and no flag: refuse, touch nothing.
     let (cfn, delete, create) = build();
@@ -658,30 +660,7 @@ async fn review_in_progress_with_a_prepared_change_set_is_created_through_anothe
                 ))
                 .build()
         });
-        let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-        let create = mock!(Client::create_change_set)
-            .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
-            .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
-        let describe_cs = mock!(Client::describe_change_set)
-            .then_output(|| change_set(ChangeSetStatus::CreateComplete, vec![], None));
-        let execute =
-            mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-        let events =
-            mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
-        let cfn = mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [
-                &describe_stacks,
-                &list,
-                &delete,
-                &create,
-                &describe_cs,
-                &execute,
-                &events
-            ]
-        );
-        (cfn, delete, create)
+        recreation(&[&describe_stacks, &list])
     };
     // A change set someone prepared and did not execute: the stack is not empty, nothing is deleted.
     let (cfn, delete, create) = build(vec!["berth-20261126T180208Z-92a7"]);
