@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "berth: the ECS-on-EC2 CI/CD environment as typed code",
     version
 )]
