@@ -35,7 +35,8 @@ const BEGIN: &str =
     "<!-- graph: written by `cargo xtask synth` (cargo xtask graph --stage dev); do not edit -->";
 const END: &str = "<!-- /graph -->";
 
-/// The graph of both stacks, named after `stage` when given.
+/// The graph of both stacks, named after `stage` when given: reads the stage file and synthesizes
+/// the templates (the `graph` command).
 pub fn graph(stages_dir: &Path, stage: Option<&str>, format: lint::graph::Format) -> Result<String> {
     let stage = match stage {
         Some(name) => {
@@ -56,8 +57,17 @@ pub fn graph(stages_dir: &Path, stage: Option<&str>, format: lint::graph::Format
             Ok((*s, synthesized.to_json_value()))
         })
         .collect::<Result<_>>()?;
+    Ok(render(&templates, stage.as_ref(), format))
+}
+
+/// The graph of synthesized templates, named after `stage` when given.
+pub fn render(
+    templates: &[(Stack, serde_json::Value)],
+    stage: Option<&infra::Stage>,
+    format: lint::graph::Format,
+) -> String {
     let mut vars = BTreeMap::new();
-    let names = match &stage {
+    let names = match stage {
         Some(st) => {
             for s in Stack::ALL {
                 for (k, v) in st.parameters(s) {
@@ -76,7 +86,7 @@ pub fn graph(stages_dir: &Path, stage: Option<&str>, format: lint::graph::Format
             template: v,
         })
         .collect();
-    Ok(lint::graph::render(&stacks, &vars, format))
+    lint::graph::render(&stacks, &vars, format)
 }
 
 /// The README with its graph block replaced; an error when the markers are missing.
@@ -95,8 +105,13 @@ pub fn readme_with_graph(readme: &str, mermaid: &str) -> Result<String> {
 }
 
 /// Brings the README's graph up to date (or checks it). Returns the README's path when it changed.
-pub fn sync_readme(root: &Path, stages_dir: &Path, mode: Mode) -> Result<Option<PathBuf>> {
-    let mermaid = graph(stages_dir, Some(README_STAGE), lint::graph::Format::Mermaid)?;
+pub fn sync_readme(
+    root: &Path,
+    templates: &[(Stack, serde_json::Value)],
+    stage: &infra::Stage,
+    mode: Mode,
+) -> Result<Option<PathBuf>> {
+    let mermaid = render(templates, Some(stage), lint::graph::Format::Mermaid);
     let path = root.join("README.md");
     let current = std::fs::read_to_string(&path)?;
     let updated = readme_with_graph(&current, &mermaid)?;

@@ -37,19 +37,10 @@ pub struct FileReport {
 pub fn lint_synthesized(synthesized: &infra::Synthesized) -> Vec<FileReport> {
     let mut out = Vec::new();
     for (stack, value) in &synthesized.templates {
-        let body = synthesized
-            .files
-            .iter()
-            .find(|f| is_template_of(&f.path, *stack))
-            .map(|f| f.contents.as_str());
-        let file = synthesized
-            .files
-            .iter()
-            .find(|f| is_template_of(&f.path, *stack))
-            .map_or_else(|| format!("{stack} template"), |f| f.path.display().to_string());
+        let rendered = synthesized.files.iter().find(|f| is_template_of(&f.path, *stack));
         out.push(FileReport {
-            file,
-            report: lint::lint_template(value, body),
+            file: rendered.map_or_else(|| format!("{stack} template"), |f| f.path.display().to_string()),
+            report: lint::lint_template(value, rendered.map(|f| f.contents.as_str())),
         });
     }
     for f in &synthesized.files {

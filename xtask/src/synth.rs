@@ -54,9 +54,19 @@ pub fn generate(
     stage: Option<&str>,
     format: Format,
 ) -> Result<infra::Synthesized> {
-    let mut synthesized = generate_unchecked(root, stages_dir, stage, format)?;
+    Ok(generate_with_stages(root, stages_dir, stage, format)?.0)
+}
+
+/// As [`generate`], and the stages it read (synth draws the README's graph from them).
+fn generate_with_stages(
+    root: &Path,
+    stages_dir: &Path,
+    stage: Option<&str>,
+    format: Format,
+) -> Result<(infra::Synthesized, Vec<infra::Stage>)> {
+    let (mut synthesized, stages) = build(root, stages_dir, stage, format)?;
     apply_rules(&mut synthesized)?;
-    Ok(synthesized)
+    Ok((synthesized, stages))
 }
 
 /// Runs berth's rules on what synth produced: errors fail, warnings join `warnings`.
@@ -81,6 +91,15 @@ pub fn generate_unchecked(
     stage: Option<&str>,
     format: Format,
 ) -> Result<infra::Synthesized> {
+    Ok(build(root, stages_dir, stage, format)?.0)
+}
+
+fn build(
+    root: &Path,
+    stages_dir: &Path,
+    stage: Option<&str>,
+    format: Format,
+) -> Result<(infra::Synthesized, Vec<infra::Stage>)> {
     let stages = match infra::load_stages(stages_dir, stage) {
         Ok(s) => s,
         Err(errors) => {
@@ -119,7 +138,7 @@ pub fn generate_unchecked(
             contents: app::buildspec::buildspec(app).to_yaml(),
         });
     }
-    Ok(synthesized)
+    Ok((synthesized, stages))
 }
 
 fn relative(root: &Path, text: &str) -> String {
@@ -140,7 +159,8 @@ pub fn run(args: &Args) -> Result<()> {
         .stages
         .clone()
         .unwrap_or_else(|| root.join(infra::STAGES_DIR));
-    let synthesized = generate(&root, &stages_dir, args.stage.as_deref(), args.format.into())?;
+    let (synthesized, stages) =
+        generate_with_stages(&root, &stages_dir, args.stage.as_deref(), args.format.into())?;
     for w in &synthesized.warnings {
         eprintln!("warning: {w}");
     }
@@ -174,15 +194,17 @@ pub fn run(args: &Args) -> Result<()> {
             changed.push(stale);
         }
     }
-    // The README's picture of the example stage.
-    if args.out.is_none()
-        && args.stages.is_none()
-        && args
-            .stage
-            .as_deref()
-            .is_none_or(|s| s == crate::graph::README_STAGE)
-    {
-        changed.extend(crate::graph::sync_readme(&root, &stages_dir, mode)?);
+    // The README's picture of the example stage, from the templates and stage just synthesized.
+    let readme_stage = stages
+        .iter()
+        .find(|s| s.name.as_str() == crate::graph::README_STAGE);
+    if let (None, None, Some(stage)) = (&args.out, &args.stages, readme_stage) {
+        changed.extend(crate::graph::sync_readme(
+            &root,
+            &synthesized.templates,
+            stage,
+            mode,
+        )?);
     }
     let fix = match &args.stage {
         Some(s) => format!("cargo xtask synth --stage {s}"),

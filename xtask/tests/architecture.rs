@@ -7,24 +7,27 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-/// The names of every package `package` depends on (normal and build dependencies, transitively).
-fn tree(package: &str) -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--offline",
-            "-p",
-            package,
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo tree runs");
+/// The names of the packages `package` depends on through `edges` (`normal`, `normal,build`), down to
+/// `depth` levels (all when None); the package itself excluded.
+fn cargo_tree(package: &str, edges: &str, depth: Option<u32>) -> BTreeSet<String> {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args([
+        "tree",
+        "--offline",
+        "-p",
+        package,
+        "-e",
+        edges,
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(d) = depth {
+        cmd.args(["--depth", &d.to_string()]);
+    }
+    let out = cmd.output().expect("cargo tree runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -34,31 +37,14 @@ fn tree(package: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every package `package` depends on (normal and build dependencies, transitively).
+fn tree(package: &str) -> BTreeSet<String> {
+    cargo_tree(package, "normal,build", None)
+}
+
 /// The direct dependencies of `package`.
 fn direct(package: &str) -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--offline",
-            "-p",
-            package,
-            "-e",
-            "normal",
-            "--depth",
-            "1",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo tree runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
+    cargo_tree(package, "normal", Some(1))
 }
 
 #[test]

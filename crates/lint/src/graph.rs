@@ -80,18 +80,15 @@ fn short_type(ty: &str) -> &str {
 fn resolve(text: &str, vars: &BTreeMap<String, String>, local: Option<&Value>) -> String {
     let mut out = text.to_owned();
     for name in sub_variables(text) {
-        let value = local
-            .and_then(|l| l.get(name))
-            .and_then(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| sub_text(v).map(|(t, l)| resolve(t, vars, l)))
-            })
-            .or_else(|| vars.get(name).cloned())
-            .or_else(|| {
-                template::ref_id(local.and_then(|l| l.get(name)).unwrap_or(&Value::Null))
-                    .and_then(|r| vars.get(r).cloned())
-            });
+        // The Sub's own variable shadows a template-wide one of the same name.
+        let value = match local.and_then(|l| l.get(name)) {
+            Some(v) => v
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| sub_text(v).map(|(t, l)| resolve(t, vars, l)))
+                .or_else(|| template::ref_id(v).and_then(|r| vars.get(r).cloned())),
+            None => vars.get(name).cloned(),
+        };
         if let Some(v) = value {
             out = out.replace(&format!("${{{name}}}"), &v);
         }
@@ -251,6 +248,7 @@ fn pipeline_group(
     vars: &BTreeMap<String, String>,
     edges: &mut BTreeSet<Edge>,
 ) -> Group {
+    let t = template::Template::new(s.template);
     let prefix = format!("{}_{pid}", s.key);
     let mut stage_groups = Vec::new();
     let mut artifacts: BTreeSet<String> = BTreeSet::new();
@@ -321,9 +319,7 @@ fn pipeline_group(
                     }
                 }
                 // A build action: to its project.
-                if let Some(project) = s.template["Resources"].as_object().and_then(|_| {
-                    template::Template::new(s.template).referenced(&a["Configuration"]["ProjectName"])
-                }) {
+                if let Some(project) = t.referenced(&a["Configuration"]["ProjectName"]) {
                     edges.insert(Edge {
                         from: id.clone(),
                         to: node_id(s.key, project),
