@@ -481,44 +481,6 @@ fn join_paths(paths: &[PathGlob]) -> String {
     paths.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(",")
 }
 
-/// Loads every `*.yaml` in `dir`, sorted by stage name; all errors of all files together.
-pub fn load_all(dir: &Path) -> Result<Vec<Stage>, Vec<StageError>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        vec![StageError {
-            file: dir.to_owned(),
-            line: None,
-            column: None,
-            message: format!("cannot read the stage directory: {e}"),
-        }]
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(vec![StageError {
-            file: dir.to_owned(),
-            line: None,
-            column: None,
-            message: "no stage files (*.yaml): expected at least one".to_owned(),
-        }]);
-    }
-    let mut stages = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        match Stage::load(&p) {
-            Ok(s) => stages.push(s),
-            Err(e) => errors.extend(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(stages)
-    } else {
-        Err(errors)
-    }
-}
-
 /// The first value quoted in backticks in a validation message (every field check quotes the bad value).
 fn quoted_value(message: &str) -> Option<&str> {
     let rest = message

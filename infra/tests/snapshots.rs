@@ -5,9 +5,19 @@
 use cfn::Format;
 use pipeline_model::Stack;
 
+/// The shipped stages, each read on its own (loading the directory is `environment`'s).
 fn stages() -> Vec<infra::Stage> {
-    infra::load_stages(&test_support::project_root().join(infra::STAGES_DIR), None)
-        .unwrap_or_else(|e| panic!("{e:#?}"))
+    let dir = test_support::project_root().join(infra::STAGES_DIR);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| infra::Stage::load(p).unwrap_or_else(|e| panic!("{e:#?}")))
+        .collect()
 }
 
 #[test]
@@ -33,12 +43,4 @@ fn parameter_files_of_every_shipped_stage() {
             );
         }
     }
-}
-
-#[test]
-fn synth_is_deterministic() {
-    let a = infra::synth(&stages(), Format::Yaml).unwrap();
-    let b = infra::synth(&stages(), Format::Yaml).unwrap();
-    assert_eq!(a.files, b.files);
-    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
 }

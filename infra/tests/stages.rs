@@ -52,18 +52,6 @@ fn check(text: &str, at: &str, needles: &[&str]) {
 }
 
 #[test]
-fn the_shipped_stages_are_valid() {
-    let root = test_support::project_root();
-    let stages = infra::load_stages(&root.join(infra::STAGES_DIR), None).unwrap_or_else(|e| panic!("{e:#?}"));
-    let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["dev", "prod"]);
-    assert!(
-        stages[1].deploy.approval && stages[1].load_balancer.http_redirect,
-        "prod turns the options on"
-    );
-}
-
-#[test]
 fn unknown_keys() {
     let text = edit(
         "  http_redirect: false\n",

@@ -17,9 +17,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::util;
 
-/// Runs `berth-aws <command> <args>` in place of this process (its exit code is the command's).
+/// Runs `berth-aws <args>` in place of this process (its exit code is the command's). `args` have
+/// been parsed with the same grammar already: berth-aws parses them again, never differently.
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
-pub fn run(command: &str, args: &[OsString]) -> Result<()> {
+pub fn run(args: Vec<OsString>) -> Result<()> {
     let root = util::project_root();
     let binary = util::target_dir().join("debug/berth-aws");
     let stamp = binary.with_file_name("berth-aws.built-from");
@@ -42,7 +43,7 @@ pub fn run(command: &str, args: &[OsString]) -> Result<()> {
         write_stamp(&stamp, started)?;
     }
     let mut cmd = Command::new(&binary);
-    cmd.current_dir(&root).arg(command).args(args);
+    cmd.current_dir(&root).args(args);
     exec(cmd)
 }
 

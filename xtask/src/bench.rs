@@ -8,29 +8,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use cfn::Format;
+use cli::BenchArgs;
+use environment::{Environment, Inputs};
 
 use crate::util;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Also time the first `cargo xtask synth` of a fresh clone with an empty target directory (slow)
-    #[arg(long)]
-    pub cold: bool,
-    /// Iterations of the in-process measurement
-    #[arg(long, default_value_t = 200)]
-    pub runs: usize,
-    /// Instead of synth: time `cargo xtask deploy service` against `aws cloudformation deploy`, each
-    /// in its own moto server started for the purpose
-    #[arg(long)]
-    pub deploy: bool,
-    /// With --deploy: creates and no-change redeploys per tool
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub deploy_runs: usize,
-    /// With --deploy: also once against LocalStack (asynchronous, like AWS)
-    #[arg(long, requires = "deploy")]
-    pub localstack: bool,
-}
 
 struct Stats {
     min: Duration,
@@ -53,12 +34,11 @@ fn ms(d: Duration) -> String {
 }
 
 #[allow(clippy::print_stdout, reason = "the command's output")]
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &BenchArgs) -> Result<()> {
     if args.deploy {
         return crate::bench_deploy::run(args.deploy_runs, args.localstack);
     }
     let root = util::project_root();
-    let stages_dir = root.join(infra::STAGES_DIR);
     let profile = if cfg!(debug_assertions) {
         "dev profile, as `cargo xtask` builds it"
     } else {
@@ -69,38 +49,45 @@ pub fn run(args: &Args) -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    // In process: everything synth computes (stage files read and validated, both templates built,
-    // validated and rendered, every stage's parameter files), without writing.
-    let stages = infra::load_stages(&stages_dir, None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let n_stages = stages.len();
+    // In process: (a) both templates built, validated and rendered; (b) everything synth computes,
+    // through the one gate: the stage files read and validated, the templates, every stage's
+    // parameter files checked against them, the buildspec, berth's rules. Nothing written.
+    let inputs = Inputs::new(&root);
+    let n_stages = Environment::load(&inputs)?.stages().len();
+    let templates = || -> Result<()> {
+        for stack in pipeline_model::Stack::ALL {
+            let t = infra::template(stack, cfn::Format::Yaml);
+            std::hint::black_box(t.synth(cfn::Format::Yaml).map_err(|e| anyhow::anyhow!("{e}"))?);
+        }
+        Ok(())
+    };
     for _ in 0..5 {
-        crate::synth::generate(&root, &stages_dir, None, Format::Yaml)?;
+        Environment::load(&inputs)?;
     }
-    let mut with_io = Vec::with_capacity(args.runs);
+    let mut gated = Vec::with_capacity(args.runs);
     let mut render_only = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
         let t = Instant::now();
-        let s = crate::synth::generate(&root, &stages_dir, None, Format::Yaml)?;
-        with_io.push(t.elapsed());
-        std::hint::black_box(s);
+        let env = Environment::load(&inputs)?;
+        gated.push(t.elapsed());
+        std::hint::black_box(env);
         let t = Instant::now();
-        let s = infra::synth(&stages, Format::Yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
+        templates()?;
         render_only.push(t.elapsed());
-        std::hint::black_box(s);
     }
-    let (a, b) = (stats(render_only), stats(with_io));
+    let (a, b) = (stats(render_only), stats(gated));
     println!(
         "\nin process, 2 templates + {n_stages} stages x 2 parameter files ({} runs):",
         args.runs
     );
     println!(
-        "  build + validate + render           min {}  median {}  p90 {}",
+        "  (a) the 2 templates: build + validate + render  min {}  median {}  p90 {}",
         ms(a.min),
         ms(a.median),
         ms(a.p90)
     );
     println!(
-        "  + read and validate the stage files min {}  median {}  p90 {}",
+        "  (b) the whole gate (stage files to checked files) min {}  median {}  p90 {}",
         ms(b.min),
         ms(b.median),
         ms(b.p90)

@@ -35,18 +35,14 @@ impl Account {
         let stages = tempfile::tempdir()?;
         let file = stages.path().join("dev.yaml");
         std::fs::write(&file, &example)?;
-        let stage = infra::stage::Stage::parse(&file, &example)
-            .map_err(|e| anyhow::anyhow!("the example stage rewritten for the emulator: {e:?}"))?;
-        let synth = infra::synth(std::slice::from_ref(&stage), cfn::Format::Yaml)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let service = pipeline_model::infra_layout::template_path(Stack::Service, "yaml");
-        let body = synth
-            .files
-            .iter()
-            .find(|f| f.path == Path::new(&service))
-            .context("synth makes the service template")?;
+        // Through the gate, as `deploy` does: the template the AWS CLI gets is the one berth sends.
+        let env = environment::Environment::load(
+            &environment::Inputs::new(&util::project_root()).stages_dir(Some(stages.path())),
+        )
+        .map_err(|e| anyhow::anyhow!("the example stage rewritten for the emulator: {e}"))?;
+        let stage = env.stage("dev").context("the example stage")?.clone();
         let template = stages.path().join("service.yaml");
-        std::fs::write(&template, &body.contents)?;
+        std::fs::write(&template, &env.template(Stack::Service).body)?;
         let account = Account {
             server,
             stages,

@@ -45,9 +45,9 @@ pub fn run() -> Result<()> {
         codegen::run(util::Mode::Check)
     })?;
     step("synth --check", &mut || {
-        crate::synth::run(&crate::synth::Args {
+        crate::synth::run(&cli::SynthArgs {
             stage: None,
-            format: crate::synth::FormatArg::Yaml,
+            format: cli::TemplateFormat::Yaml,
             out: None,
             stages: None,
             check: true,

@@ -53,10 +53,9 @@ pub fn run(py: &PythonTools, extension: &str) -> Result<()> {
         .collect();
     let files: Vec<&Path> = templates.iter().map(|(_, p)| p.as_path()).collect();
     lint(&cfn_lint, &files, None)?;
-    let stages =
-        infra::load_stages(&root.join(infra::STAGES_DIR), None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let env = environment::Environment::load(&environment::Inputs::new(&root))?;
     let tmp = tempfile::tempdir()?;
-    for stage in &stages {
+    for stage in env.stages() {
         for (stack, path) in &templates {
             let template = cfn::raw::parse_template(&std::fs::read_to_string(path)?)
                 .with_context(|| format!("reading {}", path.display()))?;

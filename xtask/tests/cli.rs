@@ -49,16 +49,72 @@ fn unknown_flags_are_usage_errors() {
     assert!(text(&o).1.contains("unexpected argument '--colour'"));
 }
 
+/// xtask with a `cargo` that fails the test if it is ever run, and an empty target directory: what
+/// answers here answers on a fresh clone without building berth-aws (and so the AWS SDK).
+fn xtask_without_cargo(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("cargo");
+    std::fs::write(&fake, "#!/bin/sh\necho \"cargo was run: $*\" >&2\nexit 99\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("CARGO", &fake)
+        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+        .output()
+        .expect("xtask runs")
+}
+
 #[test]
-fn the_aws_commands_are_handed_to_berth_aws_with_their_exit_codes() {
-    // Forwarded as they are: berth-aws parses them, and its exit code is xtask's.
-    let o = xtask(&["diff", "service", "--stage", "dev", "--colour"]);
-    assert_eq!(o.status.code(), Some(64), "{:?}", text(&o));
+fn help_and_usage_errors_of_the_aws_commands_need_no_build() {
+    for (args, code, needle) in [
+        (
+            &["deploy", "--help"][..],
+            0,
+            "Usage: cargo xtask deploy [OPTIONS] --stage <STAGE> <STACK>",
+        ),
+        (
+            &["secrets", "put", "--help"][..],
+            0,
+            "Usage: cargo xtask secrets put",
+        ),
+        (&["status", "--help"][..], 0, "--endpoint-url <URL>"),
+        (
+            &["deploy", "service", "--stage", "dev", "--colour"][..],
+            64,
+            "unexpected argument '--colour'",
+        ),
+        (
+            &["deploy", "everything", "--stage", "dev"][..],
+            64,
+            "invalid value 'everything'",
+        ),
+        (&["diff", "service"][..], 64, "--stage <STAGE>"),
+        (&["secrets", "rm", "--stage", "dev"][..], 64, "<NAME>"),
+    ] {
+        let o = xtask_without_cargo(args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {out}{err}");
+        assert!(!err.contains("cargo was run"), "{args:?} ran cargo: {err}");
+        assert!(
+            out.contains(needle) || err.contains(needle),
+            "{args:?}: `{needle}` missing:\n{out}{err}"
+        );
+    }
+    // A command that must talk to AWS is the one that builds berth-aws.
+    let o = xtask_without_cargo(&["status", "service", "--stage", "dev"]);
     assert!(
-        text(&o).1.contains("unexpected argument '--colour'"),
+        text(&o).1.contains("cargo was run: build --package berth-aws"),
         "{:?}",
         text(&o)
     );
+}
+
+#[test]
+fn the_aws_commands_are_handed_to_berth_aws_with_their_exit_codes() {
     let o = xtask(&["status", "service", "--stage", "qa"]);
     assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
     assert!(
@@ -66,9 +122,50 @@ fn the_aws_commands_are_handed_to_berth_aws_with_their_exit_codes() {
         "{:?}",
         text(&o)
     );
-    let o = xtask(&["deploy", "--help"]);
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
-    assert!(text(&o).0.contains("Usage: cargo xtask deploy"), "{:?}", text(&o));
+}
+
+/// The `error:` block of a command's stderr, up to its last problem line.
+fn error_block(err: &str) -> Vec<&str> {
+    err.lines()
+        .skip_while(|l| !l.starts_with("error: "))
+        .take_while(|l| *l != "nothing written" && *l != "nothing sent to AWS")
+        .collect()
+}
+
+#[test]
+fn deploy_and_diff_refuse_what_synth_refuses_in_the_same_words() {
+    let stages = stages_copy();
+    let dev = stages.path().join("dev.yaml");
+    let broken = std::fs::read_to_string(&dev)
+        .unwrap()
+        .replace("  min: 2\n", "  min: 5\n")
+        .replace("desired_count: 2", "desired_count: 0");
+    std::fs::write(&dev, broken).unwrap();
+    let dir = stages.path().to_str().unwrap();
+    let synth = xtask(&["synth", "--stage", "dev", "--stages", dir, "--check"]);
+    assert_eq!(synth.status.code(), Some(1));
+    let (_, synth_err) = text(&synth);
+    let expected = error_block(&synth_err);
+    assert!(expected.len() >= 3, "{synth_err}");
+    assert!(
+        expected[0].starts_with("error: 2 problems in the stage files:"),
+        "{synth_err}"
+    );
+    assert!(synth_err.contains("\nnothing written"), "{synth_err}");
+    for args in [
+        &["deploy", "service", "--stage", "dev", "--yes"][..],
+        &["deploy", "pipeline", "--stage", "dev", "--yes"][..],
+        &["diff", "service", "--stage", "dev"][..],
+    ] {
+        let mut all = args.to_vec();
+        // An endpoint nobody listens on: the refusal comes before any AWS call.
+        all.extend(["--stages", dir, "--endpoint-url", "http://127.0.0.1:9"]);
+        let o = xtask(&all);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(error_block(&err), expected, "{args:?}");
+        assert!(err.contains("\nnothing sent to AWS"), "{err}");
+    }
 }
 
 #[test]

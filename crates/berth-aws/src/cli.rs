@@ -3,211 +3,19 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use cfn::Format;
-use clap::{Parser, Subcommand, ValueEnum};
+use cli::{AwsArgs, Cli, Command, OutputFormat, SecretsCommand, StackArg};
+use environment::{Environment, Inputs};
 use pipeline_model::{Names, Stack, pipeline_outputs, service_params};
 
 use crate::changeset::ParamValue;
 use crate::deploy::{self, Env, Options, Request};
 use crate::exit::{Code, Failure, Result};
 use crate::fail;
-use crate::follow::{Interrupt, Pacing, Progress};
+use crate::follow::{Interrupt, Pacing};
 use crate::output::Printer;
 use crate::prompt::{Confirm, Terminal};
 use crate::{aws, commands, secrets};
 use pipeline_model::secrets as secrets_model;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "cargo xtask",
-    bin_name = "cargo xtask",
-    about = "berth: deploy and inspect the stacks of a stage"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    /// AWS profile (default: the SDK's credential chain)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region (default: the stage's)
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
-    /// A custom AWS endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Where the stage files are (default: infra/stages)
-    #[arg(long, global = true, value_name = "DIR")]
-    pub stages: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StackArg {
-    Pipeline,
-    Service,
-}
-
-impl From<StackArg> for Stack {
-    fn from(s: StackArg) -> Stack {
-        match s {
-            StackArg::Pipeline => Stack::Pipeline,
-            StackArg::Service => Stack::Service,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct Target {
-    /// Which stack of the stage
-    #[arg(value_enum)]
-    pub stack: StackArg,
-    /// The stage (a file infra/stages/<STAGE>.yaml)
-    #[arg(long)]
-    pub stage: String,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Deploy a stack of a stage through a change set
-    Deploy {
-        #[command(flatten)]
-        target: Target,
-        /// Execute without asking
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Prepare the change set and stop; print how to execute it
-        #[arg(long, conflicts_with = "execute")]
-        no_execute: bool,
-        /// Execute a change set prepared with --no-execute
-        #[arg(long, value_name = "CHANGE_SET")]
-        execute: Option<String>,
-        /// Delete and recreate a stack whose creation failed (ROLLBACK_COMPLETE, ...) without asking
-        #[arg(long)]
-        recreate_failed: bool,
-        /// Wait for an operation already running on the stack instead of stopping
-        #[arg(long)]
-        wait: bool,
-        /// How to show progress (default: bar on a terminal, events otherwise)
-        #[arg(long, value_enum, default_value = "bar")]
-        progress: Progress,
-        #[arg(long, value_enum, default_value = "text")]
-        output: OutputFormat,
-        /// Bucket for templates over the 51,200-byte inline limit (default: the stage's artifact bucket)
-        #[arg(long, value_name = "BUCKET")]
-        template_bucket: Option<String>,
-        /// Service stack: the image tag to run (default: keep the deployed one)
-        #[arg(long, value_name = "TAG")]
-        image_tag: Option<String>,
-        /// The role CloudFormation uses (default: the stack's, or your credentials)
-        #[arg(long, value_name = "ARN")]
-        role_arn: Option<String>,
-    },
-    /// Show the change set a deploy would execute, then delete it
-    Diff {
-        #[command(flatten)]
-        target: Target,
-        /// Exit with 2 when there are changes
-        #[arg(long)]
-        exit_code: bool,
-        #[arg(long, value_name = "TAG")]
-        image_tag: Option<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        output: OutputFormat,
-    },
-    /// Delete a stack of a stage (retained resources stay)
-    Destroy {
-        #[command(flatten)]
-        target: Target,
-        /// Delete without asking
-        #[arg(long, short = 'y')]
-        yes: bool,
-        #[arg(long, value_enum, default_value = "bar")]
-        progress: Progress,
-    },
-    /// A stack's status, recent events and outputs
-    Status {
-        #[command(flatten)]
-        target: Target,
-        /// Follow a running operation to its end
-        #[arg(long)]
-        watch: bool,
-        #[arg(long, value_enum, default_value = "text")]
-        output: OutputFormat,
-        #[arg(long, value_enum, default_value = "events")]
-        progress: Progress,
-    },
-    /// Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED
-    Rollback {
-        #[command(flatten)]
-        target: Target,
-        /// A resource to skip (it stays as it is); repeatable
-        #[arg(long, value_name = "LOGICAL_ID")]
-        skip: Vec<String>,
-        #[arg(long, value_enum, default_value = "bar")]
-        progress: Progress,
-    },
-    /// The app's secrets in SSM Parameter Store, under the stage's KMS key
-    #[command(subcommand)]
-    Secrets(SecretsCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum SecretsCommand {
-    /// Store a secret: the value comes from stdin, or from a prompt that does not echo on a terminal
-    #[command(after_help = "The value is never an argument. Examples:\n  \
-        cargo xtask secrets put DB_PASSWORD --stage dev            (asks, twice, without echo)\n  \
-        pass show db/dev | cargo xtask secrets put DB_PASSWORD --stage dev\n\
-        One trailing line break of the input is dropped.")]
-    Put {
-        /// The secret, as the app declares it (crates/pipeline-model, secrets::DECLARED)
-        name: String,
-        /// The stage (a file infra/stages/<STAGE>.yaml)
-        #[arg(long)]
-        stage: String,
-        /// Replace an existing value (a new version; the old ones stay in its history)
-        #[arg(long)]
-        overwrite: bool,
-    },
-    /// The stage's secrets: names, versions, last change, key; never values
-    List {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, value_enum, default_value = "text")]
-        output: OutputFormat,
-    },
-    /// Delete a secret (every version)
-    Rm {
-        name: String,
-        #[arg(long)]
-        stage: String,
-        /// Delete without asking
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
-    /// Exit 6, listing them, when a secret the app declares is missing
-    Check {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, value_enum, default_value = "text")]
-        output: OutputFormat,
-    },
-}
-
-impl SecretsCommand {
-    fn stage(&self) -> &str {
-        match self {
-            SecretsCommand::Put { stage, .. }
-            | SecretsCommand::List { stage, .. }
-            | SecretsCommand::Rm { stage, .. }
-            | SecretsCommand::Check { stage, .. } => stage,
-        }
-    }
-}
 
 /// `text` as one shell word.
 fn shell_quote(text: &str) -> String {
@@ -230,119 +38,62 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs the command line; returns the exit code.
+/// Runs the command line (parsed with the grammar xtask parsed it with); returns the exit code.
 pub async fn main(args: Vec<OsString>) -> i32 {
     let printer = Printer::stdio();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::parse_args(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { Code::Usage as i32 } else { 0 };
             let _ = e.print();
-            return code;
+            return i32::from(cli::clap_exit_code(&e).number());
         }
+    };
+    let Some(command) = cli.command else {
+        printer.data(cli::help().trim_end());
+        return 0;
     };
     let interrupt = Interrupt::default();
     interrupt.on_ctrl_c();
-    match run(cli, &printer, &Terminal, Pacing::INTERACTIVE, &interrupt).await {
-        Ok(code) => code as i32,
+    match run(command, &printer, &Terminal, Pacing::INTERACTIVE, &interrupt).await {
+        Ok(code) => i32::from(code.number()),
         Err(f) => {
             printer.line(&format!("error: {:#}", f.error));
-            f.code as i32
+            i32::from(f.code.number())
         }
+    }
+}
+
+/// The stack a command is about, as the contract names it.
+fn stack_of(s: StackArg) -> Stack {
+    match s {
+        StackArg::Pipeline => Stack::Pipeline,
+        StackArg::Service => Stack::Service,
     }
 }
 
 /// Runs a parsed command with the given printer, prompt and pacing (tests pass their own).
 pub async fn run(
-    cli: Cli,
+    command: Command,
     p: &Printer,
     confirm: &dyn Confirm,
     pacing: Pacing,
     interrupt: &Interrupt,
 ) -> Result<Code> {
-    let stages_dir = cli
-        .stages
-        .clone()
-        .unwrap_or_else(|| root().join(infra::STAGES_DIR));
-    let command = match cli.command {
-        Command::Secrets(command) => {
-            let stage = load_stage(&stages_dir, command.stage())?;
-            // A value is read before any AWS call: a bad one writes nothing and costs no round trip.
-            let value = match &command {
-                SecretsCommand::Put { name, .. } => {
-                    secrets::declared(name, secrets_model::DECLARED)
-                        .map_err(|e| Failure::new(Code::Error, e))?;
-                    Some(secrets::read_value(name).map_err(|e| Failure::new(Code::Error, e))?)
-                }
-                _ => None,
-            };
-            let region = cli.region.clone().unwrap_or_else(|| stage.region.clone());
-            let session = aws::connect(cli.profile.as_deref(), &region, cli.endpoint_url.as_deref()).await;
-            return run_secrets(command, &stage, &session, value, p, confirm).await;
-        }
-        other => other,
-    };
-    let target = match &command {
-        Command::Deploy { target, .. }
-        | Command::Diff { target, .. }
-        | Command::Destroy { target, .. }
-        | Command::Status { target, .. }
-        | Command::Rollback { target, .. } => target,
-        Command::Secrets(_) => unreachable!("handled above"),
-    };
-    let stage = load_stage(&stages_dir, &target.stage)?;
-    let region = cli.region.clone().unwrap_or_else(|| stage.region.clone());
-    let session = aws::connect(cli.profile.as_deref(), &region, cli.endpoint_url.as_deref()).await;
-    let env = Env {
-        cfn: &session.cfn,
-        s3: &session.s3,
-        printer: p,
+    let ui = Ui {
+        p,
         confirm,
         pacing,
         interrupt,
-        endpoint: session.endpoint.clone(),
-        region: region.clone(),
-    };
-    let stack: Stack = target.stack.into();
-    let names = stage.names();
-    let stack_name = names.stack(stack);
-    // The commands a message suggests carry the global flags this one was given.
-    let mut globals = String::new();
-    for (flag, value) in [
-        ("--profile", cli.profile.clone()),
-        ("--region", cli.region.clone()),
-        ("--endpoint-url", cli.endpoint_url.clone()),
-        ("--stages", cli.stages.as_ref().map(|d| d.display().to_string())),
-    ] {
-        if let Some(v) = value {
-            globals.push_str(&format!(" {flag} {}", shell_quote(&v)));
-        }
-    }
-    let hint = |cmd: &str| {
-        format!(
-            "cargo xtask {cmd} {} --stage {}{globals}",
-            stack.suffix(),
-            stage.name
-        )
     };
     match command {
-        Command::Deploy {
-            yes,
-            no_execute,
-            execute,
-            recreate_failed,
-            wait,
-            progress,
-            output,
-            template_bucket,
-            image_tag,
-            role_arn,
-            ..
-        } => {
-            let req = request(&stage, stack, image_tag, role_arn)?;
-            if stack == Stack::Service {
+        Command::Secrets(s) => secrets_command(s, p, confirm).await,
+        Command::Deploy(d) => {
+            let t = Opened::open(&d.aws, &d.target, Gate::Checked).await?;
+            let env = t.env(&ui);
+            let req = t.request(d.image_tag, d.role_arn)?;
+            if t.stack == Stack::Service {
                 // A service without its secrets starts no task: refuse before any change set.
-                let problems = secrets::Store::of(&session, names)
+                let problems = secrets::Store::of(&t.session, t.stage.names())
                     .check(secrets_model::DECLARED)
                     .await?;
                 if !problems.is_empty() {
@@ -350,75 +101,189 @@ pub async fn run(
                         Code::SecretsMissing,
                         "the service's secrets are not all there: no change set created\n  {}\nhint: {}",
                         problems.join("\n  "),
-                        put_hint(&problems, &stage.name.to_string())
+                        put_hint(&problems, &t.stage.name.to_string())
                     );
                 }
             }
-            let template_bucket = match template_bucket {
+            let template_bucket = match d.template_bucket {
                 Some(b) => Some(b),
                 None if req.template_body.len() > deploy::INLINE_LIMIT => {
-                    artifact_bucket(&env, &names).await?
+                    artifact_bucket(&env, &t.stage.names()).await?
                 }
                 None => None,
             };
             let opts = Options {
-                yes,
-                no_execute,
-                execute,
-                recreate_failed,
-                wait,
-                progress,
-                json: output == OutputFormat::Json,
+                yes: d.yes,
+                no_execute: d.no_execute,
+                execute: d.execute,
+                recreate_failed: d.recreate_failed,
+                wait: d.wait,
+                progress: d.progress,
+                json: d.output == OutputFormat::Json,
                 template_bucket,
-                execute_hint: format!("{} --execute {{change_set}}", hint("deploy")),
-                watch_hint: format!("{} --watch", hint("status")),
+                execute_hint: format!("{} --execute {{change_set}}", t.hint("deploy")),
+                watch_hint: format!("{} --watch", t.hint("status")),
             };
             deploy::deploy(&env, &req, &opts).await?;
             Ok(Code::Ok)
         }
-        Command::Diff {
-            exit_code,
-            image_tag,
-            output,
-            ..
-        } => {
-            let req = request(&stage, stack, image_tag, None)?;
-            let changes = commands::diff(&env, &req, output == OutputFormat::Json).await?;
-            Ok(if changes && exit_code {
+        Command::Diff(d) => {
+            let t = Opened::open(&d.aws, &d.target, Gate::Checked).await?;
+            let req = t.request(d.image_tag, None)?;
+            let changes = commands::diff(&t.env(&ui), &req, d.output == OutputFormat::Json).await?;
+            Ok(if changes && d.exit_code {
                 Code::Changes
             } else {
                 Code::Ok
             })
         }
-        Command::Destroy { yes, progress, .. } => {
+        Command::Destroy(d) => {
+            let t = Opened::open(&d.aws, &d.target, Gate::StageOnly).await?;
+            let env = t.env(&ui);
             // The service stack imports the pipeline stack's exports: it has to go first.
             let mut blockers = Vec::new();
-            if stack == Stack::Pipeline {
-                let service = names.stack(Stack::Service);
+            if t.stack == Stack::Pipeline {
+                let service = t.stage.names().stack(Stack::Service);
                 if crate::stack::describe(env.cfn, &service).await?.is_some_and(|s| {
                     crate::stack::classify(&crate::stack::status(&s)) != crate::stack::Class::Missing
                 }) {
                     blockers.push(service);
                 }
             }
-            commands::destroy(&env, &stack_name, yes, progress, &blockers).await?;
+            commands::destroy(&env, &t.stack_name(), d.yes, d.progress, &blockers).await?;
             Ok(Code::Ok)
         }
-        Command::Status {
-            watch,
-            output,
-            progress,
-            ..
-        } => {
-            commands::status(&env, &stack_name, watch, output == OutputFormat::Json, progress).await?;
+        Command::Status(s) => {
+            let t = Opened::open(&s.aws, &s.target, Gate::StageOnly).await?;
+            let json = s.output == OutputFormat::Json;
+            commands::status(&t.env(&ui), &t.stack_name(), s.watch, json, s.progress).await?;
             Ok(Code::Ok)
         }
-        Command::Rollback { skip, progress, .. } => {
-            commands::rollback(&env, &stack_name, &skip, progress).await?;
+        Command::Rollback(r) => {
+            let t = Opened::open(&r.aws, &r.target, Gate::StageOnly).await?;
+            commands::rollback(&t.env(&ui), &t.stack_name(), &r.skip, r.progress).await?;
             Ok(Code::Ok)
         }
-        Command::Secrets(_) => unreachable!("secrets commands returned above"),
+        Command::Bench(_)
+        | Command::Ci
+        | Command::Codegen(_)
+        | Command::Synth(_)
+        | Command::Lint(_)
+        | Command::Graph(_)
+        | Command::Tools => fail!(
+            Code::Usage,
+            "berth-aws runs the commands that talk to AWS; run the others as `cargo xtask <command>`"
+        ),
     }
+}
+
+/// How a command talks to the person running it.
+struct Ui<'a> {
+    p: &'a Printer,
+    confirm: &'a dyn Confirm,
+    pacing: Pacing,
+    interrupt: &'a Interrupt,
+}
+
+/// How much of the environment a stack command needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// The whole gate (`deploy`, `diff`): what they send is what synth would write.
+    Checked,
+    /// The stage's names and region only (`status`, `destroy`, `rollback`).
+    StageOnly,
+}
+
+/// A stack command's stage, stack and AWS session.
+struct Opened {
+    aws_args: AwsArgs,
+    stage: infra::Stage,
+    stack: Stack,
+    /// The environment through the gate (for [`Gate::Checked`]).
+    checked: Option<Environment>,
+    session: aws::Aws,
+}
+
+impl Opened {
+    async fn open(aws_args: &AwsArgs, target: &cli::Target, gate: Gate) -> Result<Opened> {
+        let (checked, stage) = match gate {
+            Gate::Checked => {
+                let env = checked_environment(aws_args.stages.as_deref(), &target.stage)?;
+                let stage = env
+                    .stage(&target.stage)
+                    .cloned()
+                    .ok_or_else(|| Failure::new(Code::Error, format!("no stage `{}`", target.stage)))?;
+                (Some(env), stage)
+            }
+            Gate::StageOnly => (None, load_stage(aws_args.stages.as_deref(), &target.stage)?),
+        };
+        let region = aws_args.region.clone().unwrap_or_else(|| stage.region.clone());
+        let session = aws::connect(
+            aws_args.profile.as_deref(),
+            &region,
+            aws_args.endpoint_url.as_deref(),
+        )
+        .await;
+        Ok(Opened {
+            aws_args: aws_args.clone(),
+            stage,
+            stack: stack_of(target.stack),
+            checked,
+            session,
+        })
+    }
+
+    fn env<'a>(&'a self, ui: &Ui<'a>) -> Env<'a> {
+        Env {
+            cfn: &self.session.cfn,
+            s3: &self.session.s3,
+            printer: ui.p,
+            confirm: ui.confirm,
+            pacing: ui.pacing,
+            interrupt: ui.interrupt,
+            endpoint: self.session.endpoint.clone(),
+            region: self.session.region.clone(),
+        }
+    }
+
+    fn stack_name(&self) -> String {
+        self.stage.names().stack(self.stack)
+    }
+
+    /// A command a message suggests, with the global flags this one was given.
+    fn hint(&self, cmd: &str) -> String {
+        format!(
+            "cargo xtask {cmd} {} --stage {}{}",
+            self.stack.suffix(),
+            self.stage.name,
+            global_flags(&self.aws_args)
+        )
+    }
+
+    fn request(&self, image_tag: Option<String>, role_arn: Option<String>) -> Result<Request> {
+        let env = self
+            .checked
+            .as_ref()
+            .ok_or_else(|| Failure::new(Code::Error, "a request needs the checked environment"))?;
+        request(env, &self.stage, self.stack, image_tag, role_arn)
+    }
+}
+
+/// The global flags a command was given, as they are written again in the commands a message
+/// suggests.
+fn global_flags(a: &AwsArgs) -> String {
+    let mut globals = String::new();
+    for (flag, value) in [
+        ("--profile", a.profile.clone()),
+        ("--region", a.region.clone()),
+        ("--endpoint-url", a.endpoint_url.clone()),
+        ("--stages", a.stages.as_ref().map(|d| d.display().to_string())),
+    ] {
+        if let Some(v) = value {
+            globals.push_str(&format!(" {flag} {}", shell_quote(&v)));
+        }
+    }
+    globals
 }
 
 /// The commands that store what `check` found missing.
@@ -432,6 +297,22 @@ fn put_hint(problems: &[String], stage: &str) -> String {
         .map(|n| format!("cargo xtask secrets put {n} --stage {stage}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `secrets put|list|rm|check`: the stage is read, and a value to put is read and checked, before any
+/// AWS call (a bad one writes nothing and costs no round trip).
+async fn secrets_command(s: cli::SecretsArgs, p: &Printer, confirm: &dyn Confirm) -> Result<Code> {
+    let stage = load_stage(s.aws.stages.as_deref(), s.command.stage())?;
+    let value = match &s.command {
+        SecretsCommand::Put { name, .. } => {
+            secrets::declared(name, secrets_model::DECLARED).map_err(|e| Failure::new(Code::Error, e))?;
+            Some(secrets::read_value(name).map_err(|e| Failure::new(Code::Error, e))?)
+        }
+        _ => None,
+    };
+    let region = s.aws.region.clone().unwrap_or_else(|| stage.region.clone());
+    let session = aws::connect(s.aws.profile.as_deref(), &region, s.aws.endpoint_url.as_deref()).await;
+    run_secrets(s.command, &stage, &session, value, p, confirm).await
 }
 
 async fn run_secrets(
@@ -524,31 +405,32 @@ async fn run_secrets(
     }
 }
 
-fn load_stage(dir: &Path, name: &str) -> Result<infra::Stage> {
-    let stages = infra::load_stages(dir, Some(name)).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        Failure::new(
-            Code::Error,
-            format!("the stage file has problems:\n  {}", list.join("\n  ")),
-        )
-    })?;
-    stages
-        .into_iter()
-        .next()
-        .ok_or_else(|| Failure::new(Code::Error, format!("no stage `{name}`")))
+/// The inputs of one stage, as `cargo xtask synth --stage NAME [--stages DIR]` reads them.
+fn inputs(stages: Option<&Path>, name: &str) -> Inputs {
+    Inputs::new(&root()).stages_dir(stages).only(Some(name))
 }
 
-/// The stack's template, synthesized and validated in memory, with the stage's values.
+/// The stage named, read and validated (the commands that need only its names and region).
+fn load_stage(stages: Option<&Path>, name: &str) -> Result<infra::Stage> {
+    environment::load_stage(&inputs(stages, name)).map_err(|e| Failure::new(Code::Error, e))
+}
+
+/// The stage and both templates, through the same gate as `cargo xtask synth --stage NAME`: what
+/// synth refuses is refused here, in the same words, and nothing reaches AWS.
+fn checked_environment(stages: Option<&Path>, name: &str) -> Result<Environment> {
+    Environment::load(&inputs(stages, name))
+        .map_err(|e| Failure::new(Code::Error, format!("{e}\nnothing sent to AWS")))
+}
+
+/// What a deploy of `stack` sends: the template that passed the gate, with the stage's values.
 pub fn request(
+    env: &Environment,
     stage: &infra::Stage,
     stack: Stack,
     image_tag: Option<String>,
     role_arn: Option<String>,
 ) -> Result<Request> {
-    let template = infra::template(stack, Format::Yaml);
-    let synthesized = template
-        .synth(Format::Yaml)
-        .map_err(|e| Failure::new(Code::Error, format!("the {stack} template: {e}")))?;
+    let template = env.template(stack);
     let mut parameters: Vec<(String, ParamValue)> = stage
         .parameters(stack)
         .into_iter()
@@ -567,26 +449,10 @@ pub fn request(
             "--image-tag is for the service stack; the pipeline stack has no image"
         );
     }
-    // berth's own rules, as synth runs them: nothing that fails them reaches AWS.
-    let value = synthesized.to_json_value();
-    let report = lint::lint_template(&value, Some(&synthesized.body));
-    if report.errors() > 0 {
-        let list: Vec<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.severity() == lint::Severity::Error)
-            .map(ToString::to_string)
-            .collect();
-        fail!(
-            Code::Error,
-            "the {stack} template fails berth's rules; nothing sent:\n{}",
-            list.join("\n")
-        );
-    }
     Ok(Request {
         stack_name: stage.names().stack(stack),
-        template: value,
-        template_body: synthesized.body,
+        template: template.value.clone(),
+        template_body: template.body.clone(),
         parameters,
         tags: stage.tags().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         role_arn,

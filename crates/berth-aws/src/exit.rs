@@ -1,31 +1,9 @@
-//! Exit codes and the error type that carries one.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | done (including "no changes") |
-//! | 1 | error: bad input, an AWS call failed |
-//! | 2 | `diff --exit-code`: there are changes |
-//! | 3 | refused: confirmation needed (no terminal and no `--yes`), or declined |
-//! | 4 | the stack operation failed (rolled back or failed) |
-//! | 5 | the stack's state blocks the command (in progress, needs recreation or a rollback) |
-//! | 6 | declared secrets are missing (`secrets check`, and `deploy service` before its change set) |
-//! | 64 | usage error |
-//! | 130 | interrupted (Ctrl-C): stopped following, the stack operation goes on |
+//! The error type that carries an exit code. The codes themselves are defined once, with their
+//! meanings, in `crates/cli` ([`cli::exit`]); the README's table is rendered from there.
 
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    Ok = 0,
-    Error = 1,
-    Changes = 2,
-    Refused = 3,
-    StackFailed = 4,
-    Blocked = 5,
-    SecretsMissing = 6,
-    Usage = 64,
-    Interrupted = 130,
-}
+pub use cli::Code;
 
 /// A command's failure: what to say and which exit code to end with.
 #[derive(Debug)]

@@ -84,17 +84,8 @@ impl Interrupt {
     }
 }
 
-/// How progress is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Progress {
-    /// Resources done of total and the latest event, redrawn in place (needs a terminal; falls back
-    /// to `events` otherwise).
-    Bar,
-    /// One line per event.
-    Events,
-    /// Only the outcome and the errors.
-    Quiet,
-}
+/// How progress is shown (defined with the flags, in `crates/cli`).
+pub use cli::Progress;
 
 /// What a followed operation ended in.
 #[derive(Debug)]

@@ -9,10 +9,13 @@ use pipeline_model::{Stack, infra_layout};
 #[test]
 fn the_template_deploy_sends_is_the_committed_one() {
     let root = test_support::project_root();
-    let stage = infra::Stage::load(&root.join("infra/stages/dev.yaml")).expect("the example stage");
+    let env = environment::Environment::load(&environment::Inputs::new(&root).only(Some("dev")))
+        .expect("the example stage passes the gate");
+    let stage = env.stage("dev").expect("the example stage");
     for stack in Stack::ALL {
         let req = berth_aws::cli::request(
-            &stage,
+            &env,
+            stage,
             stack,
             (stack == Stack::Service).then(|| "abc".to_owned()),
             None,

@@ -17,12 +17,14 @@
 
 mod buildspec;
 pub mod graph;
+mod report;
 mod rules;
 mod template;
 
 use std::fmt;
 
 pub use buildspec::lint_buildspec;
+pub use report::{FileReport, errors, json, render};
 
 /// How bad a finding is. Errors fail `cargo xtask synth` and `cargo xtask lint`; warnings are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

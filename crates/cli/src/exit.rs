@@ -1,0 +1,111 @@
+//! Exit codes: defined here once. The README's and DEVELOPERS.md's tables are rendered from
+//! [`Code::ALL`] by `cargo xtask synth` (and checked by `synth --check`).
+
+/// How a berth command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Code {
+    Ok = 0,
+    Error = 1,
+    Changes = 2,
+    Refused = 3,
+    StackFailed = 4,
+    Blocked = 5,
+    SecretsMissing = 6,
+    Usage = 64,
+    Interrupted = 130,
+}
+
+impl Code {
+    /// Every code, in numeric order.
+    pub const ALL: [Code; 9] = [
+        Code::Ok,
+        Code::Error,
+        Code::Changes,
+        Code::Refused,
+        Code::StackFailed,
+        Code::Blocked,
+        Code::SecretsMissing,
+        Code::Usage,
+        Code::Interrupted,
+    ];
+
+    /// The number the process exits with.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// What the code means, as the documentation says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Code::Ok => "done, including \"no changes\"",
+            Code::Error => {
+                "the command failed: bad input, an AWS call failed (the message says why, with a `hint:` where one helps)"
+            }
+            Code::Changes => "`diff --exit-code`: there are changes",
+            Code::Refused => {
+                "refused: confirmation needed (no terminal and no `--yes`) or declined; `secrets put` without `--overwrite` on an existing secret"
+            }
+            Code::StackFailed => {
+                "the stack operation failed; the root cause (the first failed resources and their reasons) is printed"
+            }
+            Code::Blocked => {
+                "the stack's state blocks the command: an operation in progress, a failed creation, a failed rollback"
+            }
+            Code::SecretsMissing => {
+                "declared secrets are missing (`secrets check`; `deploy service` checks before its change set)"
+            }
+            Code::Usage => "usage error (unknown flag, missing argument)",
+            Code::Interrupted => "interrupted (Ctrl-C) while following; the stack operation goes on",
+        }
+    }
+}
+
+/// The exit codes as a Markdown table (what the README and DEVELOPERS.md show).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| exit code | meaning |\n|---|---|\n");
+    for c in Code::ALL {
+        out.push_str(&format!("| {} | {} |\n", c.number(), c.meaning()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_code_once_in_order() {
+        let numbers: Vec<u8> = Code::ALL.iter().map(|c| c.number()).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(numbers, sorted);
+        // A new variant not added to ALL: this match has to be extended, and so must ALL.
+        for c in Code::ALL {
+            match c {
+                Code::Ok
+                | Code::Error
+                | Code::Changes
+                | Code::Refused
+                | Code::StackFailed
+                | Code::Blocked
+                | Code::SecretsMissing
+                | Code::Usage
+                | Code::Interrupted => {}
+            }
+        }
+        assert_eq!(Code::Usage.number(), 64, "sysexits' EX_USAGE");
+        assert_eq!(
+            Code::Interrupted.number(),
+            130,
+            "128 + SIGINT, as shells report it"
+        );
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_code() {
+        let table = markdown_table();
+        assert_eq!(table.lines().count(), 2 + Code::ALL.len());
+        assert!(table.contains("| 64 | usage error"), "{table}");
+    }
+}

@@ -1,0 +1,463 @@
+//! berth's command-line grammar: every command, its flags and its help, defined once.
+//!
+//! `xtask` parses the whole command line with [`Cli`] before it does anything, so `--help` and usage
+//! errors of every command answer at once, without building the AWS half. The commands that talk to
+//! AWS run in `crates/berth-aws`'s binary, which parses the same argv with the same [`Cli`]. This
+//! crate does no I/O and depends on clap only.
+
+pub mod exit;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use exit::Code;
+
+/// The name the commands are run as, in usage lines and suggested commands.
+pub const BIN_NAME: &str = "cargo xtask";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "berth: the ECS-on-EC2 CI/CD environment as typed code",
+    version
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first), as [`clap::Parser::try_parse_from`] does.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args)
+    }
+}
+
+/// The exit code of a clap error: 0 for `--help` and `--version`, [`Code::Usage`] otherwise.
+pub fn clap_exit_code(e: &clap::Error) -> Code {
+    if e.use_stderr() { Code::Usage } else { Code::Ok }
+}
+
+/// The help text of the whole command line (no command given).
+pub fn help() -> String {
+    <Cli as clap::CommandFactory>::command().render_help().to_string()
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Measure synth (in process, warm, --cold from a fresh clone) or --deploy against the AWS CLI
+    Bench(BenchArgs),
+    /// Run every check CI runs: fmt, clippy, tests, generated-file freshness, template checks
+    Ci,
+    /// Regenerate the CloudFormation resource types from the pinned cfn-lint's schemas
+    Codegen(CodegenArgs),
+    /// Synthesize the templates and every stage's parameter files into infra/cfn/
+    Synth(SynthArgs),
+    /// Run berth's own rules on the environment, or on template and buildspec files
+    Lint(LintArgs),
+    /// Draw the environment: both stacks, their references, the pipeline (Mermaid or DOT)
+    Graph(GraphArgs),
+    /// Deploy a stack of a stage through a change set
+    Deploy(DeployArgs),
+    /// Show the change set a deploy would execute, then delete it
+    Diff(DiffArgs),
+    /// Delete a stack of a stage (retained resources stay)
+    Destroy(DestroyArgs),
+    /// A stack's status, recent events and outputs
+    Status(StatusArgs),
+    /// Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED
+    Rollback(RollbackArgs),
+    /// The app's secrets in SSM Parameter Store, under the stage's KMS key: put (value from stdin or a
+    /// prompt), list, rm, check
+    Secrets(SecretsArgs),
+    /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
+    Tools,
+}
+
+impl Command {
+    /// True for the commands that talk to AWS (run by `crates/berth-aws`'s binary).
+    pub fn talks_to_aws(&self) -> bool {
+        match self {
+            Command::Deploy(_)
+            | Command::Diff(_)
+            | Command::Destroy(_)
+            | Command::Status(_)
+            | Command::Rollback(_)
+            | Command::Secrets(_) => true,
+            Command::Bench(_)
+            | Command::Ci
+            | Command::Codegen(_)
+            | Command::Synth(_)
+            | Command::Lint(_)
+            | Command::Graph(_)
+            | Command::Tools => false,
+        }
+    }
+}
+
+// ---- the light commands -------------------------------------------------------------------------
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Also time the first `cargo xtask synth` of a fresh clone with an empty target directory (slow)
+    #[arg(long)]
+    pub cold: bool,
+    /// Iterations of the in-process measurement
+    #[arg(long, default_value_t = 200)]
+    pub runs: usize,
+    /// Instead of synth: time `cargo xtask deploy service` against `aws cloudformation deploy`, each
+    /// in its own moto server started for the purpose
+    #[arg(long)]
+    pub deploy: bool,
+    /// With --deploy: creates and no-change redeploys per tool
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub deploy_runs: usize,
+    /// With --deploy: also once against LocalStack (asynchronous, like AWS)
+    #[arg(long, requires = "deploy")]
+    pub localstack: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CodegenArgs {
+    /// Fail if the committed files are stale instead of writing them
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Only this stage (a file infra/stages/<STAGE>.yaml); default: every stage
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Template format
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: TemplateFormat,
+    /// Write here instead of infra/cfn/ (same layout)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Read the stage files from here instead of infra/stages/
+    #[arg(long, value_name = "DIR")]
+    pub stages: Option<PathBuf>,
+    /// Write nothing; fail if a committed file is stale
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Template (YAML or JSON) or buildspec files; none: the environment, synthesized in memory
+    pub files: Vec<PathBuf>,
+    /// List the rules and exit
+    #[arg(long)]
+    pub rules: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Name things after this stage (a file infra/stages/<STAGE>.yaml); default: the templates'
+    /// own `${AppName}-${StageName}` scheme
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub format: GraphFormat,
+    /// Read the stage files from here instead of infra/stages/
+    #[arg(long, value_name = "DIR")]
+    pub stages: Option<PathBuf>,
+}
+
+// ---- the commands that talk to AWS -----------------------------------------------------------------
+
+/// Where and as whom the AWS commands run. Accepted after the command (and, for `secrets`, after its
+/// subcommand).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the SDK's credential chain)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (default: the stage's)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A custom AWS endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Where the stage files are (default: infra/stages)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub stages: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StackArg {
+    Pipeline,
+    Service,
+}
+
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// Resources done of total and the latest event, redrawn in place (needs a terminal; falls back
+    /// to `events` otherwise).
+    Bar,
+    /// One line per event.
+    Events,
+    /// Only the outcome and the errors.
+    Quiet,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// Which stack of the stage
+    #[arg(value_enum)]
+    pub stack: StackArg,
+    /// The stage (a file infra/stages/<STAGE>.yaml)
+    #[arg(long)]
+    pub stage: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Execute without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Prepare the change set and stop; print how to execute it
+    #[arg(long, conflicts_with = "execute")]
+    pub no_execute: bool,
+    /// Execute a change set prepared with --no-execute
+    #[arg(long, value_name = "CHANGE_SET")]
+    pub execute: Option<String>,
+    /// Delete and recreate a stack whose creation failed (ROLLBACK_COMPLETE, ...) without asking
+    #[arg(long)]
+    pub recreate_failed: bool,
+    /// Wait for an operation already running on the stack instead of stopping
+    #[arg(long)]
+    pub wait: bool,
+    /// How to show progress (default: bar on a terminal, events otherwise)
+    #[arg(long, value_enum, default_value = "bar")]
+    pub progress: Progress,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// Bucket for templates over the 51,200-byte inline limit (default: the stage's artifact bucket)
+    #[arg(long, value_name = "BUCKET")]
+    pub template_bucket: Option<String>,
+    /// Service stack: the image tag to run (default: keep the deployed one)
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+    /// The role CloudFormation uses (default: the stack's, or your credentials)
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Exit with 2 when there are changes
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Service stack: the image tag to compare with (default: keep the deployed one)
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Delete without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value = "bar")]
+    pub progress: Progress,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Follow a running operation to its end
+    #[arg(long)]
+    pub watch: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    #[arg(long, value_enum, default_value = "events")]
+    pub progress: Progress,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// A resource to skip (it stays as it is); repeatable
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub skip: Vec<String>,
+    #[arg(long, value_enum, default_value = "bar")]
+    pub progress: Progress,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Store a secret: the value comes from stdin, or from a prompt that does not echo on a terminal
+    #[command(after_help = "The value is never an argument. Examples:\n  \
+        cargo xtask secrets put DB_PASSWORD --stage dev            (asks, twice, without echo)\n  \
+        pass show db/dev | cargo xtask secrets put DB_PASSWORD --stage dev\n\
+        One trailing line break of the input is dropped.")]
+    Put {
+        /// The secret, as the app declares it (crates/pipeline-model, secrets::DECLARED)
+        name: String,
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Replace an existing value (a new version; the old ones stay in its history)
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// The stage's secrets: names, versions, last change, key; never values
+    List {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+    /// Delete a secret (every version)
+    Rm {
+        /// The secret, as the app declares it
+        name: String,
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Delete without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Exit 6, listing them, when a secret the app declares is missing
+    Check {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+}
+
+impl SecretsCommand {
+    /// The stage the command is about.
+    pub fn stage(&self) -> &str {
+        match self {
+            SecretsCommand::Put { stage, .. }
+            | SecretsCommand::List { stage, .. }
+            | SecretsCommand::Rm { stage, .. }
+            | SecretsCommand::Check { stage, .. } => stage,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::parse_args(std::iter::once("cargo xtask").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn aws_flags_go_after_the_command_and_after_a_secrets_subcommand() {
+        let cli = parse(&["deploy", "service", "--stage", "dev", "--profile", "p", "--yes"]).unwrap();
+        let Some(Command::Deploy(d)) = cli.command else {
+            panic!("deploy")
+        };
+        assert_eq!(d.aws.profile.as_deref(), Some("p"));
+        assert!(d.yes);
+        let cli = parse(&["secrets", "list", "--stage", "dev", "--region", "eu-west-1"]).unwrap();
+        let Some(Command::Secrets(s)) = cli.command else {
+            panic!("secrets")
+        };
+        assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.command.stage(), "dev");
+    }
+
+    #[test]
+    fn usage_errors_and_help_have_their_exit_codes() {
+        let e = parse(&["synth", "--colour"]).unwrap_err();
+        assert_eq!(clap_exit_code(&e), Code::Usage);
+        let e = parse(&["deploy", "--help"]).unwrap_err();
+        assert_eq!(clap_exit_code(&e), Code::Ok);
+        assert!(e.to_string().contains("Usage: cargo xtask deploy"), "{e}");
+        let e = parse(&[
+            "deploy",
+            "service",
+            "--stage",
+            "dev",
+            "--no-execute",
+            "--execute",
+            "x",
+        ])
+        .unwrap_err();
+        assert_eq!(clap_exit_code(&e), Code::Usage);
+    }
+
+    #[test]
+    fn which_commands_talk_to_aws() {
+        for (args, aws) in [
+            (&["synth"][..], false),
+            (&["graph"][..], false),
+            (&["status", "service", "--stage", "dev"][..], true),
+            (&["secrets", "check", "--stage", "dev"][..], true),
+        ] {
+            let cmd = parse(args).unwrap().command.unwrap();
+            assert_eq!(cmd.talks_to_aws(), aws, "{args:?}");
+        }
+    }
+}
