@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
+
+use crate::bounds::{self, Bound, LOG_RETENTION_DAYS};
 use serde::Deserialize;
 
 /// The default ECS-optimized AMI: the SSM public parameter AWS keeps current.
@@ -151,11 +153,6 @@ struct StageFile {
 fn default_deploy() -> Deploy {
     Deploy { approval: false }
 }
-
-/// CloudWatch Logs' allowed retention periods.
-pub const LOG_RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
 
 impl Stage {
     /// Reads and validates `path`; the stage's name is the file's stem.
@@ -322,53 +319,38 @@ impl Stage {
                 ),
             );
         }
-        if i.desired == 0 {
-            p(
-                &["instances", "desired"],
-                "0: expected at least 1 (CloudFormation waits for the instances' signals)".to_owned(),
-            );
-        }
-        if i.max > 100 {
-            p(&["instances", "max"], format!("{}: expected at most 100", i.max));
-        }
-        if !(30..=16_384).contains(&i.root_volume_gib) {
-            p(
-                &["instances", "root_volume_gib"],
-                format!(
-                    "{} GiB: expected 30 to 16384 (the ECS-optimized AMI's root snapshot is 30 GiB)",
-                    i.root_volume_gib
-                ),
-            );
-        }
         let s = &self.service;
-        if !(1..=100).contains(&s.desired_count) {
-            p(
+        let bounded: [(&[&'static str], u32, Bound); 8] = [
+            (&["instances", "min"], i.min, bounds::INSTANCES_MIN),
+            (&["instances", "desired"], i.desired, bounds::INSTANCES_DESIRED),
+            (&["instances", "max"], i.max, bounds::INSTANCES_MAX),
+            (
+                &["instances", "root_volume_gib"],
+                i.root_volume_gib,
+                bounds::ROOT_VOLUME_GIB,
+            ),
+            (
                 &["service", "desired_count"],
-                format!("{}: expected 1 to 100", s.desired_count),
-            );
-        }
-        if !(128..=10_240).contains(&s.cpu) {
-            p(
-                &["service", "cpu"],
-                format!("{} CPU units: expected 128 to 10240", s.cpu),
-            );
-        }
-        if !(128..=30_720).contains(&s.memory) {
-            p(
-                &["service", "memory"],
-                format!("{} MiB: expected 128 to 30720", s.memory),
-            );
+                s.desired_count,
+                bounds::DESIRED_COUNT,
+            ),
+            (&["service", "cpu"], s.cpu, bounds::TASK_CPU),
+            (&["service", "memory"], s.memory, bounds::TASK_MEMORY),
+            (
+                &["service", "health_check_grace_seconds"],
+                s.health_check_grace_seconds,
+                bounds::HEALTH_CHECK_GRACE_SECONDS,
+            ),
+        ];
+        for (path, value, bound) in bounded {
+            if let Err(e) = bound.check(value) {
+                p(path, e);
+            }
         }
         if !LOG_RETENTION_DAYS.contains(&s.log_retention_days) {
             p(
                 &["service", "log_retention_days"],
                 format!("{}: expected one of {LOG_RETENTION_DAYS:?}", s.log_retention_days),
-            );
-        }
-        if s.health_check_grace_seconds > 3600 {
-            p(
-                &["service", "health_check_grace_seconds"],
-                format!("{}: expected at most 3600", s.health_check_grace_seconds),
             );
         }
         out

@@ -226,7 +226,7 @@ fn sizes_are_ordered_and_in_range() {
             "health_check_grace_seconds: 7200",
         ),
         "health_check_grace_seconds:",
-        &["7200", "at most 3600"],
+        &["7200 seconds: expected 0 to 3600"],
     );
 }
 

@@ -1,0 +1,232 @@
+//! What CloudFormation may do when it creates, updates and deletes the service stack (the deploy
+//! role's policy): each action on the resources of the stage where IAM lets it be scoped, roles only
+//! under the stage's service prefix, passed only to EC2 and ECS tasks.
+
+use cfn::fns::Sub;
+use cfn::policy::{PolicyDocument, Statement};
+use cfn::resources::iam;
+use cfn::{Res, Template, Val};
+
+use crate::naming::StageNames;
+
+/// What the deploy policy names.
+pub struct ServiceDeployPolicyProps {
+    pub names: StageNames,
+    pub role: Res<iam::Role>,
+    /// The managed policy the service's task execution role may attach.
+    pub task_execution_policy: Res<iam::ManagedPolicy>,
+}
+
+#[derive(Clone, Copy)]
+pub struct ServiceDeployPolicy {
+    pub policy: Res<iam::Policy>,
+}
+
+impl ServiceDeployPolicy {
+    pub fn add(t: &mut Template, props: ServiceDeployPolicyProps) -> ServiceDeployPolicy {
+        let n = props.names;
+        let names = n.names();
+        let task_execution_policy = props.task_execution_policy;
+        let role_prefix = n.iam_arn(format!("role/{}*", names.service_role_prefix()));
+        let profile_prefix = n.iam_arn(format!("instance-profile/{}*", names.service_role_prefix()));
+        let scoped = |service: &str| n.arn(service, "*");
+        let policy = t.add(
+            "DeployPolicy",
+            iam::Policy::new(
+                PolicyDocument::new()
+                    // Describe and List calls take no resource: AWS accepts only "*" for them.
+                    .statement(
+                        Statement::allow()
+                            .sid("Read")
+                            .actions([
+                                "autoscaling:Describe*",
+                                "ec2:Describe*",
+                                "ecs:DescribeTaskDefinition",
+                                "elasticloadbalancing:Describe*",
+                                "logs:DescribeLogGroups",
+                            ])
+                            .resource("*"),
+                    )
+                    // Task definitions are registered and deregistered by family, which IAM cannot scope:
+                    // AWS accepts only "*" for these two actions.
+                    .statement(
+                        Statement::allow()
+                            .sid("TaskDefinitions")
+                            .actions(["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"])
+                            .resource("*"),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("Network")
+                            .actions([
+                                "ec2:AuthorizeSecurityGroupEgress",
+                                "ec2:AuthorizeSecurityGroupIngress",
+                                "ec2:CreateLaunchTemplate",
+                                "ec2:CreateLaunchTemplateVersion",
+                                "ec2:CreateSecurityGroup",
+                                "ec2:CreateTags",
+                                "ec2:DeleteLaunchTemplate",
+                                "ec2:DeleteLaunchTemplateVersions",
+                                "ec2:DeleteSecurityGroup",
+                                "ec2:ModifyLaunchTemplate",
+                                "ec2:RevokeSecurityGroupEgress",
+                                "ec2:RevokeSecurityGroupIngress",
+                                "ec2:RunInstances",
+                            ])
+                            .resources([
+                                scoped("ec2"),
+                                // Public AMIs carry no account in their ARN.
+                                Sub::new("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"),
+                            ]),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("LoadBalancing")
+                            .actions([
+                                "elasticloadbalancing:AddTags",
+                                "elasticloadbalancing:CreateListener",
+                                "elasticloadbalancing:CreateLoadBalancer",
+                                "elasticloadbalancing:CreateTargetGroup",
+                                "elasticloadbalancing:DeleteListener",
+                                "elasticloadbalancing:DeleteLoadBalancer",
+                                "elasticloadbalancing:DeleteTargetGroup",
+                                "elasticloadbalancing:ModifyListener",
+                                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                                "elasticloadbalancing:ModifyTargetGroup",
+                                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                                "elasticloadbalancing:RemoveTags",
+                                "elasticloadbalancing:SetSecurityGroups",
+                                "elasticloadbalancing:SetSubnets",
+                            ])
+                            .resource(scoped("elasticloadbalancing")),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("Containers")
+                            .actions([
+                                "ecs:CreateCluster",
+                                "ecs:CreateService",
+                                "ecs:DeleteCluster",
+                                "ecs:DeleteService",
+                                "ecs:DescribeClusters",
+                                "ecs:DescribeServices",
+                                "ecs:PutClusterCapacityProviders",
+                                "ecs:TagResource",
+                                "ecs:UntagResource",
+                                "ecs:UpdateCluster",
+                                "ecs:UpdateClusterSettings",
+                                "ecs:UpdateService",
+                            ])
+                            .resource(scoped("ecs")),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("Instances")
+                            .actions([
+                                "autoscaling:CreateAutoScalingGroup",
+                                "autoscaling:CreateOrUpdateTags",
+                                "autoscaling:DeleteAutoScalingGroup",
+                                "autoscaling:DeleteTags",
+                                "autoscaling:ResumeProcesses",
+                                "autoscaling:SetDesiredCapacity",
+                                "autoscaling:SuspendProcesses",
+                                "autoscaling:TerminateInstanceInAutoScalingGroup",
+                                "autoscaling:UpdateAutoScalingGroup",
+                            ])
+                            .resource(scoped("autoscaling")),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("Logs")
+                            .actions([
+                                "logs:CreateLogGroup",
+                                "logs:DeleteLogGroup",
+                                "logs:DeleteRetentionPolicy",
+                                "logs:ListTagsForResource",
+                                "logs:PutRetentionPolicy",
+                                "logs:TagResource",
+                                "logs:UntagResource",
+                            ])
+                            .resource(n.arn("logs", format!("log-group:{}*", names.log_group()))),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("AmiParameter")
+                            .actions(["ssm:GetParameters"])
+                            .resource(Sub::new("arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/aws/service/ecs/*")),
+                    )
+                    // The service's roles: only names with the stage's service prefix, only the allow-listed
+                    // policies, no inline policies, passed only to EC2 and ECS tasks.
+                    .statement(
+                        Statement::allow()
+                            .sid("ServiceRoles")
+                            .actions([
+                                "iam:CreateRole",
+                                "iam:DeleteRole",
+                                "iam:GetRole",
+                                "iam:ListAttachedRolePolicies",
+                                "iam:ListRolePolicies",
+                                "iam:TagRole",
+                                "iam:UntagRole",
+                                "iam:UpdateAssumeRolePolicy",
+                                "iam:UpdateRole",
+                                "iam:UpdateRoleDescription",
+                            ])
+                            .resource(role_prefix.clone()),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("ServiceRolePolicies")
+                            .actions(["iam:AttachRolePolicy", "iam:DetachRolePolicy"])
+                            .resource(role_prefix.clone())
+                            .condition_any(
+                                "ArnEquals",
+                                "iam:PolicyARN",
+                                [
+                                    Val::from(Sub::new(
+                                        "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+                                    )),
+                                    Sub::new("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore").into(),
+                                    task_execution_policy.to_ref(),
+                                ],
+                            ),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("InstanceProfiles")
+                            .actions([
+                                "iam:AddRoleToInstanceProfile",
+                                "iam:CreateInstanceProfile",
+                                "iam:DeleteInstanceProfile",
+                                "iam:GetInstanceProfile",
+                                "iam:RemoveRoleFromInstanceProfile",
+                                "iam:TagInstanceProfile",
+                                "iam:UntagInstanceProfile",
+                            ])
+                            .resource(profile_prefix),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("PassServiceRoles")
+                            .actions(["iam:PassRole"])
+                            .resource(role_prefix)
+                            .condition_any("StringEquals", "iam:PassedToService", ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("ServiceLinkedRoles")
+                            .actions(["iam:CreateServiceLinkedRole"])
+                            .resource(Sub::new("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"))
+                            .condition_any(
+                                "StringEquals",
+                                "iam:AWSServiceName",
+                                ["autoscaling.amazonaws.com", "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"],
+                            ),
+                    ),
+                "deploy-service-stack",
+            )
+            .roles(vec![props.role.to_ref()]),
+        );
+        ServiceDeployPolicy { policy }
+    }
+}

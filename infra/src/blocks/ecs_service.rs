@@ -1,0 +1,179 @@
+//! The ECS service: the app's task definition (bridge mode, dynamic host ports, secrets by name from
+//! Parameter Store, logs to CloudWatch) and the service that keeps it running behind the load
+//! balancer, spread over availability zones and instances, deployed with a circuit breaker.
+
+use cfn::fns::Sub;
+use cfn::params::{Integer, Str};
+use cfn::policy::{PolicyDocument, Statement};
+use cfn::resources::{ecs, elbv2, iam, logs};
+use cfn::{Attributes, Param, Res, Template, pseudo};
+use pipeline_model::container;
+
+use crate::naming::{StageNames, checkov_skips};
+
+/// Seconds ECS waits after SIGTERM before SIGKILL; the app drains within it.
+pub const STOP_TIMEOUT_SECONDS: u32 = 30;
+/// A rolling deployment starts new tasks up to this percent of the desired count...
+pub const MAXIMUM_PERCENT: u32 = 200;
+/// ...and never lets the healthy tasks drop below this percent.
+pub const MINIMUM_HEALTHY_PERCENT: u32 = 50;
+
+/// What the service needs.
+pub struct EcsServiceProps {
+    pub names: StageNames,
+    pub cluster: Res<ecs::Cluster>,
+    pub target_group: Res<elbv2::TargetGroup>,
+    /// The listener that attaches the target group to the load balancer (the service waits for it).
+    pub listener: Res<elbv2::Listener>,
+    pub image_tag: Param<Str>,
+    pub desired_count: Param<Integer>,
+    pub cpu: Param<Integer>,
+    pub memory: Param<Integer>,
+    pub time_zone: Param<Str>,
+    pub log_retention_days: Param<Integer>,
+    pub health_check_grace_seconds: Param<Integer>,
+}
+
+/// The service and its task definition.
+#[derive(Clone, Copy)]
+pub struct EcsService {
+    pub log_group: Res<logs::LogGroup>,
+    pub execution_role: Res<iam::Role>,
+    pub task_definition: Res<ecs::TaskDefinition>,
+    pub service: Res<ecs::Service>,
+}
+
+impl EcsService {
+    pub fn add(t: &mut Template, props: EcsServiceProps) -> EcsService {
+        let n = props.names;
+        let names = n.names();
+        let log_group = t.add_with(
+            "LogGroup",
+            logs::LogGroup::new()
+                .log_group_name(n.sub(names.log_group()))
+                .retention_in_days(props.log_retention_days),
+            Attributes::new().retain().metadata(
+                "checkov",
+                checkov_skips(&[(
+                    "CKV_AWS_158",
+                    "encrypted at rest by CloudWatch Logs with an AWS-owned key; the app logs no secret (the leak test \
+                     checks), and the stage key lives in the pipeline stack, which this stack names only by contract \
+                     names: a key ARN cannot be derived from a name",
+                )]),
+            ),
+        );
+        let execution_role = t.add(
+            "TaskExecutionRole",
+            iam::Role::new(
+                PolicyDocument::new().statement(
+                    Statement::allow()
+                        .service("ecs-tasks.amazonaws.com")
+                        .actions(["sts:AssumeRole"]),
+                ),
+            )
+            .role_name(n.sub(names.task_execution_role()))
+            .description("ECS task execution: pull the image, write logs, read the stage's secrets")
+            // The pipeline stack's policy, by its contract name: no export to import, so either stack can
+            // change without the other.
+            .managed_policy_arns(vec![
+                n.iam_arn(format!("policy/{}", names.task_execution_policy())),
+            ]),
+        );
+        let image =
+            Sub::new("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}")
+                .var("Repository", n.sub(names.repository()))
+                .var("Tag", props.image_tag);
+        let env = |name: &str, value: cfn::Val<String>| {
+            ecs::task_definition::KeyValuePair::new().name(name).value(value)
+        };
+        let task_definition = t.add(
+            "TaskDefinition",
+            ecs::TaskDefinition::new()
+                .family(n.sub(names.repository()))
+                .network_mode(ecs::task_definition::NetworkMode::Bridge)
+                .requires_compatibilities(vec![ecs::task_definition::RequiresCompatibilities::Ec2])
+                .cpu(props.cpu.to_ref().into_string())
+                .memory(props.memory.to_ref().into_string())
+                .execution_role_arn(execution_role.arn())
+                .container_definitions(vec![
+                    ecs::task_definition::ContainerDefinition::new(image, container::NAME)
+                        .essential(true)
+                        .memory(props.memory)
+                        .port_mappings(vec![
+                            ecs::task_definition::PortMapping::new()
+                                .container_port(container::PORT)
+                                // 0: a free host port per task, so several tasks share an instance.
+                                .host_port(0)
+                                .protocol(ecs::task_definition::Protocol::Tcp),
+                        ])
+                        .ulimits(vec![ecs::task_definition::Ulimit::new(
+                            65535,
+                            ecs::task_definition::Name::Nofile,
+                            65535,
+                        )])
+                        .environment(vec![
+                            env(container::env::APP_NAME, n.app.into()),
+                            env(container::env::IMAGE_TAG, props.image_tag.into()),
+                            env(container::env::PORT, container::PORT.to_string().into()),
+                            env(container::env::STAGE, n.stage.into()),
+                            env(container::env::TZ, props.time_zone.into()),
+                        ])
+                        // The app's runtime secrets, by name: ECS reads them from Parameter Store (as the
+                        // task execution role) when the task starts. Never a value in the template.
+                        .secrets(
+                            pipeline_model::secrets::runtime()
+                                .map(|s| {
+                                    ecs::task_definition::Secret::new(s.name, n.secret_parameter_arn(s.name))
+                                })
+                                .collect::<Vec<_>>(),
+                        )
+                        .readonly_root_filesystem(true)
+                        // ECS sends SIGTERM, waits this long, then SIGKILL; the app drains within it.
+                        .stop_timeout(STOP_TIMEOUT_SECONDS)
+                        .log_configuration(ecs::task_definition::LogConfiguration::new("awslogs").options([
+                            ("awslogs-group", log_group.to_ref()),
+                            ("awslogs-region", pseudo::region()),
+                            ("awslogs-stream-prefix", cfn::Val::from(container::NAME)),
+                        ])),
+                ]),
+        );
+        let service = t.add_with(
+            "Service",
+            ecs::Service::new()
+                .cluster(props.cluster.to_ref())
+                .task_definition(task_definition.to_ref())
+                .desired_count(props.desired_count)
+                .launch_type(ecs::service::LaunchType::Ec2)
+                .health_check_grace_period_seconds(props.health_check_grace_seconds)
+                // The seed's trap: without a strategy ECS may pack every task onto one instance.
+                .placement_strategies(vec![
+                    ecs::service::PlacementStrategy::new(ecs::service::PlacementStrategyType::Spread)
+                        .field("attribute:ecs.availability-zone"),
+                    ecs::service::PlacementStrategy::new(ecs::service::PlacementStrategyType::Spread)
+                        .field("instanceId"),
+                ])
+                .load_balancers(vec![
+                    ecs::service::LoadBalancer::new()
+                        .container_name(container::NAME)
+                        .container_port(container::PORT)
+                        .target_group_arn(props.target_group.to_ref()),
+                ])
+                .deployment_configuration(
+                    ecs::service::DeploymentConfiguration::new()
+                        .deployment_circuit_breaker(ecs::service::DeploymentCircuitBreaker::new(true, true))
+                        .maximum_percent(MAXIMUM_PERCENT)
+                        .minimum_healthy_percent(MINIMUM_HEALTHY_PERCENT),
+                )
+                .enable_ecs_managed_tags(true)
+                .propagate_tags(ecs::service::PropagateTags::Service),
+            // The target group is attached to the load balancer through the listener: wait for it.
+            Attributes::new().depends_on(props.listener),
+        );
+        EcsService {
+            log_group,
+            execution_role,
+            task_definition,
+            service,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The environment's building blocks, between one resource (`cfn::resources`, generated from the
+//! schemas) and a whole stack (`pipeline`, `service`), as CDK's L2 constructs sit above its L1 types.
+//! Each adds the resources of one piece of the seed's diagram to a template, from typed inputs (its
+//! `...Props`, or arguments), and returns the handles other blocks need. Each can be added to an
+//! empty template and tested on its own (`infra/tests/blocks.rs`).
+//!
+//! The service stack: [`LoadBalancer`], [`ContainerInstances`], [`EcsService`].
+//! The pipeline stack: [`StageKey`], [`LogBucket`], [`ArtifactStore`], [`ImageRepository`],
+//! [`TaskExecutionPolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
+
+mod buckets;
+mod build_project;
+mod container_instances;
+mod delivery;
+mod deploy_policy;
+mod ecs_service;
+mod image_repository;
+mod load_balancer;
+mod stage_key;
+mod task_execution;
+
+pub use buckets::{ACCESS_LOG_RETENTION_DAYS, ArtifactStore, ELB_LOG_ACCOUNTS, LogBucket};
+pub use build_project::{BUILD_IMAGE, BUILD_LOG_RETENTION_DAYS, BuildProject, BuildProjectProps};
+pub use container_instances::{ContainerInstances, ContainerInstancesProps, SIGNAL_TIMEOUT};
+pub use delivery::{DeliveryPipeline, DeliveryPipelineProps, GitSource, Sources};
+pub use deploy_policy::{ServiceDeployPolicy, ServiceDeployPolicyProps};
+pub use ecs_service::{
+    EcsService, EcsServiceProps, MAXIMUM_PERCENT, MINIMUM_HEALTHY_PERCENT, STOP_TIMEOUT_SECONDS,
+};
+pub use image_repository::{IMAGES_KEPT, ImageRepository};
+pub use load_balancer::{
+    DEREGISTRATION_DELAY_SECONDS, DYNAMIC_PORTS, HEALTH_CHECK_INTERVAL_SECONDS, HEALTHY_THRESHOLD,
+    LoadBalancer, LoadBalancerProps, TLS_POLICY, UNHEALTHY_THRESHOLD,
+};
+pub use stage_key::{StageKey, StageKeyProps};
+pub use task_execution::TaskExecutionPolicy;

@@ -1,0 +1,99 @@
+//! The bounds of the stage values that are numbers, each written once: the stage file is checked
+//! against it (with the file, line and column) and the template parameter that receives the value
+//! declares it (`MinValue`/`MaxValue`), so CloudFormation refuses what the stage file would.
+
+use cfn::Parameter;
+use cfn::params::Integer;
+
+/// An inclusive range a stage value must lie in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    pub min: u32,
+    pub max: u32,
+    /// What the number counts, as written after it (` GiB`), or empty.
+    pub unit: &'static str,
+    /// Why the range is what it is, when that is not obvious (` (the ... is 30 GiB)`), or empty.
+    pub why: &'static str,
+}
+
+impl Bound {
+    const fn new(min: u32, max: u32, unit: &'static str) -> Bound {
+        Bound {
+            min,
+            max,
+            unit,
+            why: "",
+        }
+    }
+
+    const fn because(self, why: &'static str) -> Bound {
+        Bound { why, ..self }
+    }
+
+    pub fn contains(&self, value: u32) -> bool {
+        (self.min..=self.max).contains(&value)
+    }
+
+    /// `Ok` when `value` lies in the bound, else what was wrong and what was expected.
+    pub fn check(&self, value: u32) -> Result<(), String> {
+        if self.contains(value) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{value}{}: expected {} to {}{}",
+                self.unit, self.min, self.max, self.why
+            ))
+        }
+    }
+
+    /// The template parameter that receives the value, holding it to the same bound.
+    pub fn parameter(&self, description: &str) -> Parameter<Integer> {
+        Parameter::<Integer>::new()
+            .description(description)
+            .min_value(f64::from(self.min))
+            .max_value(f64::from(self.max))
+    }
+}
+
+/// The container instances' root volume (gp3).
+pub const ROOT_VOLUME_GIB: Bound =
+    Bound::new(30, 16_384, " GiB").because(" (the ECS-optimized AMI's root snapshot is 30 GiB)");
+/// The fewest container instances.
+pub const INSTANCES_MIN: Bound = Bound::new(0, 100, " instances");
+/// The container instances to start with: at least one, since CloudFormation waits for their signals.
+pub const INSTANCES_DESIRED: Bound =
+    Bound::new(1, 100, " instances").because(" (CloudFormation waits for the signal of each one it starts)");
+/// The most container instances.
+pub const INSTANCES_MAX: Bound = Bound::new(1, 100, " instances");
+/// The service's tasks.
+pub const DESIRED_COUNT: Bound = Bound::new(1, 100, " tasks");
+/// CPU units of a task (1024 = one vCPU).
+pub const TASK_CPU: Bound = Bound::new(128, 10_240, " CPU units");
+/// Memory of a task, in MiB.
+pub const TASK_MEMORY: Bound = Bound::new(128, 30_720, " MiB");
+/// Seconds a new task may fail health checks while it starts.
+pub const HEALTH_CHECK_GRACE_SECONDS: Bound = Bound::new(0, 3600, " seconds");
+
+/// CloudWatch Logs' allowed retention periods, in days.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_says_the_value_and_the_range() {
+        assert_eq!(TASK_CPU.check(128), Ok(()));
+        assert_eq!(TASK_CPU.check(10_240), Ok(()));
+        assert_eq!(
+            TASK_CPU.check(64),
+            Err("64 CPU units: expected 128 to 10240".to_owned())
+        );
+        assert_eq!(
+            ROOT_VOLUME_GIB.check(8),
+            Err("8 GiB: expected 30 to 16384 (the ECS-optimized AMI's root snapshot is 30 GiB)".to_owned())
+        );
+    }
+}

@@ -1,0 +1,439 @@
+//! Each building block on its own: added to an empty template with just the inputs it takes, it
+//! synthesizes, and its resources say what the block promises.
+
+use cfn::fns::{Sub, equals};
+use cfn::params::{CommaDelimitedList, Integer, SsmValue, Str, aws};
+use cfn::{Format, Parameter, Template};
+use infra::blocks::*;
+use infra::naming::StageNames;
+use pipeline_model::Stack;
+use serde_json::{Value, json};
+
+/// The template as long-form JSON, after cfn's own validation.
+fn synth(t: &Template) -> Value {
+    t.synth(Format::Json)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_json_value()
+}
+
+fn resource<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["Resources"]
+        .get(id)
+        .unwrap_or_else(|| panic!("no {id} in {}", v["Resources"]))
+}
+
+/// The logical IDs of the template's resources, sorted.
+fn ids(v: &Value) -> Vec<&str> {
+    let mut ids: Vec<&str> = v["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn with_names() -> (Template, StageNames) {
+    let mut t = Template::new();
+    let n = StageNames::add(&mut t, "AppName", "StageName");
+    (t, n)
+}
+
+fn load_balancer(t: &mut Template) -> LoadBalancer {
+    let vpc = t.add_parameter("Vpc", Parameter::<aws::VpcId>::new());
+    let subnets = t.add_parameter("Subnets", Parameter::<aws::SubnetIds>::new());
+    let certificate = t.add_parameter("Certificate", Parameter::<Str>::new());
+    let redirect = t.add_parameter("Redirect", Parameter::<Str>::new());
+    let redirect_http = t.add_condition("RedirectHttp", equals(redirect, "true"));
+    LoadBalancer::add(
+        t,
+        LoadBalancerProps {
+            vpc,
+            subnets,
+            certificate,
+            redirect_http,
+            access_log_bucket: Sub::new("logs"),
+        },
+    )
+}
+
+#[test]
+fn the_load_balancer_admits_its_targets_on_the_dynamic_ports_only() {
+    let mut t = Template::new();
+    load_balancer(&mut t);
+    let v = synth(&t);
+    assert_eq!(
+        ids(&v),
+        [
+            "HttpRedirectListener",
+            "HttpsListener",
+            "InstanceSecurityGroup",
+            "LoadBalancer",
+            "LoadBalancerHttpIngress",
+            "LoadBalancerSecurityGroup",
+            "TargetGroup",
+        ]
+    );
+    let ingress = &resource(&v, "InstanceSecurityGroup")["Properties"]["SecurityGroupIngress"];
+    assert_eq!(ingress.as_array().unwrap().len(), 1);
+    assert_eq!(ingress[0]["FromPort"], json!(DYNAMIC_PORTS.0));
+    assert_eq!(ingress[0]["ToPort"], json!(DYNAMIC_PORTS.1));
+    assert_eq!(
+        ingress[0]["SourceSecurityGroupId"],
+        json!({"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]})
+    );
+    let tg = &resource(&v, "TargetGroup")["Properties"];
+    assert_eq!(
+        tg["HealthCheckPort"], "traffic-port",
+        "dynamic host ports are checked on the traffic port"
+    );
+    assert_eq!(
+        tg["TargetType"], "instance",
+        "bridge-mode tasks are instance targets"
+    );
+    let https = &resource(&v, "HttpsListener")["Properties"];
+    assert_eq!(
+        (https["Port"].clone(), https["SslPolicy"].clone()),
+        (json!(443), json!(TLS_POLICY))
+    );
+    for id in ["LoadBalancerHttpIngress", "HttpRedirectListener"] {
+        assert_eq!(
+            resource(&v, id)["Condition"],
+            "RedirectHttp",
+            "{id} only with the redirect"
+        );
+    }
+}
+
+#[test]
+fn container_instances_signal_their_group_and_wear_the_given_group() {
+    let mut t = Template::new();
+    let lb = load_balancer(&mut t);
+    let n = StageNames::add(&mut t, "AppName", "StageName");
+    let int = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Integer>::new());
+    let props = ContainerInstancesProps {
+        names: n,
+        subnets: t.add_parameter("InstanceSubnets", Parameter::<aws::SubnetIds>::new()),
+        security_group: lb.targets_security_group,
+        ami: t.add_parameter("Ami", Parameter::<SsmValue<aws::ImageId>>::new()),
+        instance_type: t.add_parameter("InstanceType", Parameter::<Str>::new()),
+        root_volume_gib: int(&mut t, "Volume"),
+        min_size: int(&mut t, "Min"),
+        desired_capacity: int(&mut t, "Desired"),
+        max_size: int(&mut t, "Max"),
+    };
+    ContainerInstances::add(&mut t, props);
+    let v = synth(&t);
+    let data = &resource(&v, "LaunchTemplate")["Properties"]["LaunchTemplateData"];
+    assert_eq!(data["MetadataOptions"]["HttpTokens"], "required", "IMDSv2 only");
+    let ebs = &data["BlockDeviceMappings"][0]["Ebs"];
+    assert_eq!(
+        (ebs["VolumeType"].clone(), ebs["Encrypted"].clone()),
+        (json!("gp3"), json!(true))
+    );
+    assert_eq!(
+        data["SecurityGroupIds"],
+        json!([{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}])
+    );
+    let user_data = data["UserData"]["Fn::Base64"]["Fn::Sub"].to_string();
+    assert!(user_data.contains("cfn-signal --exit-code 0"), "{user_data}");
+    assert!(
+        user_data.contains("--resource AutoScalingGroup "),
+        "signals its own group: {user_data}"
+    );
+    let group = resource(&v, "AutoScalingGroup");
+    assert_eq!(
+        group["CreationPolicy"]["ResourceSignal"]["Count"],
+        json!({"Ref": "Desired"})
+    );
+    assert_eq!(
+        group["Properties"]["VPCZoneIdentifier"],
+        json!({"Ref": "InstanceSubnets"})
+    );
+}
+
+#[test]
+fn the_service_runs_bridge_tasks_on_dynamic_ports_behind_the_listener() {
+    let (mut t, n) = with_names();
+    let lb = load_balancer(&mut t);
+    let cluster = t.add("Cluster", cfn::resources::ecs::Cluster::new());
+    let int = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Integer>::new());
+    let props = EcsServiceProps {
+        names: n,
+        cluster,
+        target_group: lb.target_group,
+        listener: lb.https_listener,
+        image_tag: t.add_parameter("Tag", Parameter::<Str>::new()),
+        desired_count: int(&mut t, "Count"),
+        cpu: int(&mut t, "Cpu"),
+        memory: int(&mut t, "Memory"),
+        time_zone: t.add_parameter("Tz", Parameter::<Str>::new()),
+        log_retention_days: int(&mut t, "Retention"),
+        health_check_grace_seconds: int(&mut t, "Grace"),
+    };
+    EcsService::add(&mut t, props);
+    let v = synth(&t);
+    let task = &resource(&v, "TaskDefinition")["Properties"];
+    assert_eq!(task["NetworkMode"], "bridge");
+    let container = &task["ContainerDefinitions"][0];
+    assert_eq!(container["PortMappings"][0]["HostPort"], json!(0));
+    assert_eq!(container["StopTimeout"], json!(STOP_TIMEOUT_SECONDS));
+    let secrets = container["Secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), pipeline_model::secrets::runtime().count());
+    for s in secrets {
+        assert!(
+            s["ValueFrom"]["Fn::Sub"].to_string().contains(":parameter/"),
+            "by ARN, never a value: {s}"
+        );
+    }
+    let service = resource(&v, "Service");
+    assert_eq!(service["DependsOn"], "HttpsListener");
+    let fields: Vec<&Value> = service["Properties"]["PlacementStrategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["Field"])
+        .collect();
+    assert_eq!(
+        fields,
+        [&json!("attribute:ecs.availability-zone"), &json!("instanceId")]
+    );
+    let deployment = &service["Properties"]["DeploymentConfiguration"];
+    assert_eq!(
+        deployment["MinimumHealthyPercent"],
+        json!(MINIMUM_HEALTHY_PERCENT)
+    );
+    assert_eq!(
+        deployment["DeploymentCircuitBreaker"],
+        json!({"Enable": true, "Rollback": true})
+    );
+}
+
+#[test]
+fn the_stage_key_is_administered_by_the_account() {
+    let (mut t, n) = with_names();
+    let role = t.add(
+        "BuildRole",
+        cfn::resources::iam::Role::new(cfn::policy::PolicyDocument::new()),
+    );
+    let key = StageKey::add(
+        &mut t,
+        StageKeyProps {
+            names: n,
+            build_role: role,
+        },
+    );
+    let v = synth(&t);
+    assert_eq!(ids(&v), ["BuildRole", "Key", "KeyAlias"]);
+    let policy = &resource(&v, "Key")["Properties"]["KeyPolicy"]["Statement"];
+    assert_eq!(policy[0]["Sid"], "AccountAdministersKey");
+    assert_eq!(policy[0]["Action"], "kms:*");
+    assert_eq!(resource(&v, "Key")["DeletionPolicy"], "Retain");
+    assert_eq!(
+        resource(&v, "KeyAlias")["Properties"]["TargetKeyId"],
+        json!({"Ref": t.logical_id(key.key).unwrap()})
+    );
+}
+
+#[test]
+fn the_buckets_take_tls_only_and_the_log_bucket_takes_the_artifact_logs() {
+    let (mut t, n) = with_names();
+    let key = t.add("Key", cfn::resources::kms::Key::new());
+    let logs = LogBucket::add(&mut t, n);
+    let store = ArtifactStore::add(&mut t, key, &logs);
+    logs.allow_deliveries(&mut t, &store);
+    let v = synth(&t);
+    assert_eq!(
+        ids(&v),
+        [
+            "ArtifactBucket",
+            "ArtifactBucketPolicy",
+            "Key",
+            "LogBucket",
+            "LogBucketPolicy"
+        ]
+    );
+    for policy in ["ArtifactBucketPolicy", "LogBucketPolicy"] {
+        let first = &resource(&v, policy)["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(first["Sid"], "TlsOnly", "{policy}");
+        assert_eq!(first["Effect"], "Deny", "{policy}");
+    }
+    let logs_policy = resource(&v, "LogBucketPolicy").to_string();
+    assert!(
+        logs_policy.contains("\"aws:SourceArn\":{\"Fn::GetAtt\":[\"ArtifactBucket\",\"Arn\"]}"),
+        "{logs_policy}"
+    );
+    let encryption = &resource(&v, "ArtifactBucket")["Properties"]["BucketEncryption"];
+    assert!(encryption.to_string().contains("aws:kms"), "{encryption}");
+}
+
+#[test]
+fn the_repository_keeps_tags_immutable() {
+    let (mut t, n) = with_names();
+    let key = t.add("Key", cfn::resources::kms::Key::new());
+    ImageRepository::add(&mut t, n, key);
+    let v = synth(&t);
+    let repo = &resource(&v, "Repository")["Properties"];
+    assert_eq!(repo["ImageTagMutability"], "IMMUTABLE");
+    assert!(
+        repo["LifecyclePolicy"]["LifecyclePolicyText"]
+            .as_str()
+            .unwrap()
+            .contains(&IMAGES_KEPT.to_string())
+    );
+}
+
+#[test]
+fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
+    let (mut t, n) = with_names();
+    let role = |t: &mut Template, id: &str| {
+        t.add(
+            id,
+            cfn::resources::iam::Role::new(cfn::policy::PolicyDocument::new()),
+        )
+    };
+    let (pipeline_role, build_role, deploy_role) = (
+        role(&mut t, "PipelineRole"),
+        role(&mut t, "BuildRole"),
+        role(&mut t, "DeployRole"),
+    );
+    let key = t.add("Key", cfn::resources::kms::Key::new());
+    let logs = LogBucket::add(&mut t, n);
+    let artifacts = ArtifactStore::add(&mut t, key, &logs);
+    let repository = ImageRepository::add(&mut t, n, key);
+    let build = BuildProject::add(
+        &mut t,
+        BuildProjectProps {
+            names: n,
+            role: build_role,
+            key,
+            artifacts: &artifacts,
+            repository: repository.repository,
+        },
+    );
+    let str_param = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Str>::new());
+    let connection = str_param(&mut t, "Connection");
+    let use_connection = t.add_condition("UseConnection", equals(connection, "x"));
+    let approval = str_param(&mut t, "Approval");
+    let require_approval = t.add_condition("RequireApproval", equals(approval, "true"));
+    let source = |t: &mut Template, prefix: &str| GitSource {
+        repository: str_param(t, &format!("{prefix}Repo")),
+        branch: str_param(t, &format!("{prefix}Branch")),
+        paths: t.add_parameter(&format!("{prefix}Paths"), Parameter::<CommaDelimitedList>::new()),
+        filtered: use_connection,
+    };
+    let sources = Sources {
+        app: source(&mut t, "App"),
+        infra: source(&mut t, "Infra"),
+        connection,
+        use_connection,
+        legacy_token_secret: str_param(&mut t, "Token"),
+    };
+    DeliveryPipeline::add(
+        &mut t,
+        DeliveryPipelineProps {
+            names: n,
+            role: pipeline_role,
+            deploy_role,
+            key,
+            artifacts: &artifacts,
+            build: build.project,
+            sources,
+            require_approval,
+            template_extension: "yaml",
+        },
+    );
+    let v = synth(&t);
+    let stages = resource(&v, "Pipeline")["Properties"]["Stages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = stages.iter().map(|s| s["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Source", "Build", "Deploy"]);
+    let deploy = stages[2]["Actions"].to_string();
+    assert!(
+        deploy.contains(r#"{\"ImageTag\": {\"Fn::GetParam\": [\"Build\", \"build.json\", \"tag\"]}}"#),
+        "{deploy}"
+    );
+    assert!(
+        deploy.contains("CHANGE_SET_REPLACE") && deploy.contains("CHANGE_SET_EXECUTE"),
+        "{deploy}"
+    );
+    assert!(
+        deploy.contains(&pipeline_model::infra_layout::template_path(
+            Stack::Service,
+            "yaml"
+        )),
+        "{deploy}"
+    );
+    assert_eq!(resource(&v, "BuildProject")["DependsOn"], "BuildPolicy");
+    assert_eq!(resource(&v, "Pipeline")["DependsOn"], "PipelinePolicy");
+}
+
+#[test]
+fn the_deploy_policy_passes_roles_only_to_ec2_and_ecs_tasks() {
+    let (mut t, n) = with_names();
+    let role = t.add(
+        "DeployRole",
+        cfn::resources::iam::Role::new(cfn::policy::PolicyDocument::new()),
+    );
+    let key = t.add("Key", cfn::resources::kms::Key::new());
+    let repo = ImageRepository::add(&mut t, n, key);
+    let exec = TaskExecutionPolicy::add(&mut t, n, key, repo.repository);
+    ServiceDeployPolicy::add(
+        &mut t,
+        ServiceDeployPolicyProps {
+            names: n,
+            role,
+            task_execution_policy: exec.policy,
+        },
+    );
+    let v = synth(&t);
+    let statements = resource(&v, "DeployPolicy")["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let pass = statements
+        .iter()
+        .find(|s| s["Sid"] == "PassServiceRoles")
+        .unwrap();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        json!(["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"])
+    );
+    let exec_policy = resource(&v, "TaskExecutionPolicy").to_string();
+    for s in pipeline_model::secrets::runtime() {
+        assert!(
+            exec_policy.contains(&format!("/{}", s.name)),
+            "{} readable: {exec_policy}",
+            s.name
+        );
+    }
+}
+
+#[test]
+fn each_bound_is_the_one_the_stage_file_and_the_template_parameter_hold_to() {
+    use infra::bounds;
+    use pipeline_model::service_params as sp;
+    let v = synth(&infra::service::template());
+    for (parameter, bound) in [
+        (sp::ROOT_VOLUME_SIZE, bounds::ROOT_VOLUME_GIB),
+        (sp::MIN_SIZE, bounds::INSTANCES_MIN),
+        (sp::DESIRED_CAPACITY, bounds::INSTANCES_DESIRED),
+        (sp::MAX_SIZE, bounds::INSTANCES_MAX),
+        (sp::DESIRED_COUNT, bounds::DESIRED_COUNT),
+        (sp::TASK_CPU, bounds::TASK_CPU),
+        (sp::TASK_MEMORY, bounds::TASK_MEMORY),
+        (sp::HEALTH_CHECK_GRACE_SECONDS, bounds::HEALTH_CHECK_GRACE_SECONDS),
+    ] {
+        let p = &v["Parameters"][parameter];
+        assert_eq!(
+            (p["MinValue"].as_f64(), p["MaxValue"].as_f64()),
+            (Some(f64::from(bound.min)), Some(f64::from(bound.max))),
+            "{parameter}"
+        );
+        assert!(bound.check(bound.min).is_ok() && bound.check(bound.max).is_ok());
+        assert!(bound.check(bound.max + 1).is_err(), "{parameter}");
+    }
+}
