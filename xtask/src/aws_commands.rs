@@ -1,7 +1,8 @@
 //! The commands that talk to AWS (deploy, diff, destroy, status, rollback, secrets) live in
-//! `crates/berth-aws`, which compiles the AWS SDK. xtask hands them over by building that crate with
-//! cargo and running its binary, so that `cargo xtask synth` and the other light commands never
-//! compile the SDK.
+//! `crates/berth-aws`, which compiles the AWS SDK and is a workspace of its own (its lock file holds
+//! the SDK; the main one does not). xtask has parsed their flags already (`crates/cli`); it hands them
+//! over by building that crate with cargo and running its binary, so that `cargo xtask synth` and the
+//! other light commands never compile the SDK.
 //!
 //! Asking cargo whether the binary is fresh costs about 0.14 s here (it fingerprints the whole SDK),
 //! a third of a no-change deploy against an emulator. So a successful build leaves a stamp dated when
@@ -27,7 +28,13 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
     if !is_fresh(&binary, &stamp, &root) {
         let started = SystemTime::now();
         let mut build = util::cargo();
-        build.args(["build", "--package", "berth-aws", "--bin", "berth-aws"]);
+        build.args([
+            "build",
+            "--manifest-path",
+            util::AWS_MANIFEST,
+            "--bin",
+            "berth-aws",
+        ]);
         if binary.exists() {
             // Usually nothing to do: keep cargo's "Finished" line out of the command's output.
             build.arg("--quiet");
@@ -91,7 +98,16 @@ fn is_fresh(binary: &Path, stamp: &Path, root: &Path) -> bool {
     let Some(mut files) = dep_info_inputs(&dep_info) else {
         return false;
     };
-    files.extend(["Cargo.toml", "Cargo.lock", ".cargo/config.toml"].map(|f| root.join(f)));
+    files.extend(
+        [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            util::AWS_MANIFEST,
+            util::AWS_LOCK_FILE,
+        ]
+        .map(|f| root.join(f)),
+    );
     for dir in [root.to_path_buf(), root.join("crates")] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return false;
@@ -156,14 +172,15 @@ mod tests {
     fn the_binary_runs_directly_only_while_nothing_it_is_built_from_changed() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("crates/x/src")).unwrap();
+        std::fs::create_dir_all(root.join("crates/berth-aws/src")).unwrap();
         std::fs::create_dir_all(root.join(".cargo")).unwrap();
-        let source = root.join("crates/x/src/main.rs");
+        let source = root.join("crates/berth-aws/src/main.rs");
         for f in [
             "Cargo.toml",
             "Cargo.lock",
             ".cargo/config.toml",
-            "crates/x/Cargo.toml",
+            util::AWS_MANIFEST,
+            util::AWS_LOCK_FILE,
         ] {
             std::fs::write(root.join(f), "").unwrap();
         }
@@ -187,7 +204,8 @@ mod tests {
         for touched in [
             source.clone(),
             root.join("Cargo.lock"),
-            root.join("crates/x/Cargo.toml"),
+            root.join(util::AWS_MANIFEST),
+            root.join(util::AWS_LOCK_FILE),
         ] {
             tick();
             std::fs::write(&touched, "// edited").unwrap();

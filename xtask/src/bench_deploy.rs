@@ -319,7 +319,15 @@ pub fn run(runs: usize, localstack: bool) -> Result<()> {
     if localstack {
         tools::localstack_tools()?;
     }
-    util::run(util::cargo().args(["build", "--quiet", "--package", "berth-aws", "--package", "xtask"]))?;
+    util::run(util::cargo().args(["build", "--quiet", "--package", "xtask"]))?;
+    util::run(util::cargo().args([
+        "build",
+        "--quiet",
+        "--manifest-path",
+        util::AWS_MANIFEST,
+        "--bin",
+        "berth-aws",
+    ]))?;
     let berth = util::target_dir().join("debug/berth-aws");
     println!("berth deploy benchmark: the example stage's service stack, image tag {TAG}");
 

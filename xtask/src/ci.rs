@@ -17,11 +17,16 @@ pub fn run() -> Result<()> {
         steps.push((name, t.elapsed().as_secs_f64()));
         Ok(())
     };
+    // Two workspaces: the main one, and the AWS half (crates/berth-aws, its own lock file).
+    let aws = ["--manifest-path", util::AWS_MANIFEST];
     step("cargo fmt --check", &mut || {
-        util::run(util::cargo().args(["fmt", "--all", "--check"]))
+        util::run(util::cargo().args(["fmt", "--all", "--check"]))?;
+        util::run(util::cargo().args(["fmt", "--all", "--check"]).args(aws))
     })?;
     step("cargo clippy", &mut || {
-        util::run(util::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+        let lint = ["--all-targets", "--", "-D", "warnings"];
+        util::run(util::cargo().args(["clippy", "--workspace"]).args(lint))?;
+        util::run(util::cargo().arg("clippy").args(aws).args(lint))
     })?;
     let mut py = None;
     step("provision Python tools", &mut || {
@@ -59,12 +64,16 @@ pub fn run() -> Result<()> {
     )?;
     step("checkov on the synthesized templates", &mut || checkov::run(&ck))?;
     step("cargo test", &mut || {
-        util::run(
-            util::cargo()
-                .args(["test", "--workspace"])
-                .env("BERTH_TOOLS_BIN", &py.bin)
-                .env("BERTH_LOCALSTACK_BIN", &ls.bin),
-        )
+        for args in [&["--workspace"][..], &aws[..]] {
+            util::run(
+                util::cargo()
+                    .arg("test")
+                    .args(args)
+                    .env("BERTH_TOOLS_BIN", &py.bin)
+                    .env("BERTH_LOCALSTACK_BIN", &ls.bin),
+            )?;
+        }
+        Ok(())
     })?;
     eprintln!("\nci passed in {:.1}s", started.elapsed().as_secs_f64());
     for (name, secs) in steps {

@@ -19,6 +19,11 @@ impl Mode {
     }
 }
 
+/// The manifest of the AWS half, a workspace of its own (relative to the repository root).
+pub const AWS_MANIFEST: &str = "crates/berth-aws/Cargo.toml";
+/// Its lock file.
+pub const AWS_LOCK_FILE: &str = "crates/berth-aws/Cargo.lock";
+
 /// The repository root, wherever cargo was called from.
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,8 +11,12 @@ use std::process::Command;
 /// `depth` levels (all when None); the package itself excluded.
 fn cargo_tree(package: &str, edges: &str, depth: Option<u32>) -> BTreeSet<String> {
     let mut cmd = Command::new(env!("CARGO"));
+    cmd.arg("tree");
+    if package == "berth-aws" {
+        // The AWS half is a workspace of its own.
+        cmd.args(["--manifest-path", "../crates/berth-aws/Cargo.toml"]);
+    }
     cmd.args([
-        "tree",
         "--offline",
         "-p",
         package,
@@ -104,7 +108,16 @@ fn nothing_on_the_synth_path_compiles_the_aws_sdk_or_the_app_server() {
 
 #[test]
 fn only_berth_aws_talks_to_aws() {
-    for package in ["app", "infra", "cfn", "pipeline-model", "test-support", "xtask"] {
+    for package in [
+        "app",
+        "infra",
+        "cfn",
+        "cli",
+        "environment",
+        "pipeline-model",
+        "test-support",
+        "xtask",
+    ] {
         let sdk: Vec<String> = tree(package)
             .into_iter()
             .filter(|d| d.starts_with("aws-"))
@@ -130,5 +143,139 @@ fn the_rules_know_cloudformation_and_the_contract_never_a_stage() {
     assert!(
         direct.contains("cfn") && direct.contains("pipeline-model"),
         "{direct:?}"
+    );
+}
+
+#[test]
+fn the_flag_grammar_needs_nothing_but_clap() {
+    let direct = direct("cli");
+    assert_eq!(
+        direct.into_iter().collect::<Vec<_>>(),
+        ["clap"],
+        "crates/cli: no I/O, no SDK"
+    );
+}
+
+/// The sections of a TOML file by header (`[workspace.dependencies]`), each as its lines of
+/// `key = value` (comments and blank lines dropped).
+fn toml_sections(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            current = line.to_owned();
+        } else if !line.is_empty() && !line.starts_with('#') {
+            out.entry(current.clone())
+                .or_insert_with(Vec::new)
+                .push(line.to_owned());
+        }
+    }
+    out
+}
+
+/// `name version` of every package in a Cargo.lock.
+fn locked(text: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"').to_owned());
+        } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
+            out.insert((n, v.trim_matches('"').to_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_two_workspaces_agree_on_everything_they_share() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let (main, aws) = (
+        toml_sections(&read("Cargo.toml")),
+        toml_sections(&read("crates/berth-aws/Cargo.toml")),
+    );
+    // The SDK is declared in the AWS workspace only; what both declare, they declare alike.
+    let deps =
+        |m: &std::collections::BTreeMap<String, Vec<String>>| -> std::collections::BTreeMap<String, String> {
+            m["[workspace.dependencies]"]
+                .iter()
+                .filter_map(|l| l.split_once(" = ").map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .collect()
+        };
+    let (main_deps, aws_deps) = (deps(&main), deps(&aws));
+    assert!(
+        !main_deps.keys().any(|k| k.starts_with("aws-")),
+        "the AWS SDK in the main workspace"
+    );
+    let mut shared = 0;
+    for (name, req) in &aws_deps {
+        if let Some(main_req) = main_deps.get(name) {
+            shared += 1;
+            if !req.contains("path = ") {
+                assert_eq!(
+                    req, main_req,
+                    "{name}: crates/berth-aws/Cargo.toml and Cargo.toml differ"
+                );
+            }
+        }
+    }
+    assert!(
+        shared >= 10,
+        "the AWS workspace names the main one's crates and shared dependencies"
+    );
+    for section in [
+        "[workspace.lints.rust]",
+        "[workspace.lints.clippy]",
+        "[profile.dev]",
+        "[profile.dev.package.\"*\"]",
+    ] {
+        assert_eq!(
+            main.get(section),
+            aws.get(section),
+            "{section} differs between the workspaces"
+        );
+    }
+    for field in ["version", "edition", "rust-version", "license"] {
+        let in_main = main["[workspace.package]"]
+            .iter()
+            .find(|l| l.starts_with(&format!("{field} =")));
+        let in_aws = aws["[package]"]
+            .iter()
+            .find(|l| l.starts_with(&format!("{field} =")));
+        assert_eq!(in_main, in_aws, "package field {field}");
+    }
+    // The same versions of each package both lock files hold (one may need more of them than the
+    // other: the SDK also pulls in an older `getrandom`).
+    let (main_lock, aws_lock) = (
+        locked(&read("Cargo.lock")),
+        locked(&read("crates/berth-aws/Cargo.lock")),
+    );
+    let versions = |lock: &BTreeSet<(String, String)>, name: &str| -> Vec<String> {
+        lock.iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let names: BTreeSet<&String> = main_lock.iter().map(|(n, _)| n).collect();
+    let mut common = 0;
+    for name in names {
+        let (m, a) = (versions(&main_lock, name), versions(&aws_lock, name));
+        if !a.is_empty() {
+            common += 1;
+            let (ms, as_): (BTreeSet<&String>, BTreeSet<&String>) = (m.iter().collect(), a.iter().collect());
+            assert!(
+                ms.is_subset(&as_) || as_.is_subset(&ms),
+                "{name}: {m:?} in Cargo.lock, {a:?} in crates/berth-aws/Cargo.lock: different versions\nhint: `cargo update -p {name} --precise VERSION` in the one behind (add `--manifest-path crates/berth-aws/Cargo.toml` for the AWS workspace)"
+            );
+        }
+    }
+    assert!(
+        common > 50,
+        "the lock files share the common dependencies ({common})"
+    );
+    assert!(
+        !main_lock.iter().any(|(n, _)| n.starts_with("aws-sdk")),
+        "the SDK in the main lock file"
     );
 }

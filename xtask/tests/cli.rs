@@ -107,7 +107,9 @@ fn help_and_usage_errors_of_the_aws_commands_need_no_build() {
     // A command that must talk to AWS is the one that builds berth-aws.
     let o = xtask_without_cargo(&["status", "service", "--stage", "dev"]);
     assert!(
-        text(&o).1.contains("cargo was run: build --package berth-aws"),
+        text(&o)
+            .1
+            .contains("cargo was run: build --manifest-path crates/berth-aws/Cargo.toml --bin berth-aws"),
         "{:?}",
         text(&o)
     );
