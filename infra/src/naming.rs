@@ -3,6 +3,7 @@
 
 use cfn::fns::Sub;
 use cfn::params::Str;
+use cfn::policy::{PolicyDocument, Statement};
 use cfn::{Param, Parameter, Template};
 use pipeline_model::{AppName, Names, StageName};
 
@@ -89,4 +90,17 @@ pub fn checkov_skips(skips: &[(&str, &str)]) -> serde_json::Value {
         .map(|(id, comment)| serde_json::json!({"id": id, "comment": comment}))
         .collect();
     serde_json::json!({ "skip": skip })
+}
+
+/// The trust policy of a role that `service` (`ec2.amazonaws.com`, ...) assumes.
+pub fn trusting(service: &str) -> PolicyDocument {
+    PolicyDocument::new().statement(Statement::allow().service(service).actions(["sts:AssumeRole"]))
+}
+
+/// ECR's authorization token: account-wide, so AWS accepts no resource but `*` for it.
+pub fn ecr_token() -> Statement {
+    Statement::allow()
+        .sid("EcrToken")
+        .actions(["ecr:GetAuthorizationToken"])
+        .resource("*")
 }

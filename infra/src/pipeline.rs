@@ -15,7 +15,6 @@
 
 use cfn::fns::{and, equals, not};
 use cfn::params::{CommaDelimitedList, Str};
-use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::iam;
 use cfn::{Output, Parameter, Res, Template, Val, fns};
 use pipeline_model::{pipeline_outputs, pipeline_params as pp};
@@ -25,7 +24,7 @@ use crate::blocks::{
     ImageRepository, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps, Sources, StageKey,
     StageKeyProps, TaskExecutionPolicy,
 };
-use crate::naming::StageNames;
+use crate::naming::{StageNames, trusting};
 
 pub use crate::blocks::{BUILD_IMAGE, BUILD_LOG_RETENTION_DAYS, ELB_LOG_ACCOUNTS, IMAGES_KEPT};
 pub use crate::naming::checkov_skips;
@@ -130,13 +129,7 @@ fn parameters(t: &mut Template) -> Parameters {
 /// A role a service assumes, with its trust policy only: its permissions come in the blocks that name
 /// what it may use.
 fn service_role(t: &mut Template, id: &str, service: &str, description: &str) -> Res<iam::Role> {
-    t.add(
-        id,
-        iam::Role::new(
-            PolicyDocument::new().statement(Statement::allow().service(service).actions(["sts:AssumeRole"])),
-        )
-        .description(description),
-    )
+    t.add(id, iam::Role::new(trusting(service)).description(description))
 }
 
 /// The pipeline stack's template, the same for every stage. `template_extension` is the format the

@@ -21,14 +21,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-/// A copy of the shipped stage files in a temporary directory.
-fn stages_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["dev.yaml", "prod.yaml"] {
-        std::fs::copy(root().join("infra/stages").join(name), dir.path().join(name)).unwrap();
-    }
-    dir
-}
+use test_support::stages_copy;
 
 #[test]
 fn no_command_and_help_list_the_commands() {

@@ -80,27 +80,6 @@ pub enum Command {
     Tools,
 }
 
-impl Command {
-    /// True for the commands that talk to AWS (run by `crates/berth-aws`'s binary).
-    pub fn talks_to_aws(&self) -> bool {
-        match self {
-            Command::Deploy(_)
-            | Command::Diff(_)
-            | Command::Destroy(_)
-            | Command::Status(_)
-            | Command::Rollback(_)
-            | Command::Secrets(_) => true,
-            Command::Bench(_)
-            | Command::Ci
-            | Command::Codegen(_)
-            | Command::Synth(_)
-            | Command::Lint(_)
-            | Command::Graph(_)
-            | Command::Tools => false,
-        }
-    }
-}
-
 // ---- the light commands -------------------------------------------------------------------------
 
 #[derive(Debug, clap::Args)]
@@ -430,34 +409,44 @@ mod tests {
 
     #[test]
     fn usage_errors_and_help_have_their_exit_codes() {
-        let e = parse(&["synth", "--colour"]).unwrap_err();
-        assert_eq!(clap_exit_code(&e), Code::Usage);
+        for args in [
+            &["synth", "--colour"][..],
+            &["deploy"][..],
+            &["deploy", "everything", "--stage", "dev"][..],
+            &["deploy", "service"][..],
+            &["status", "service", "--stage", "dev", "--colour"][..],
+            &[
+                "deploy",
+                "service",
+                "--stage",
+                "dev",
+                "--no-execute",
+                "--execute",
+                "x",
+            ][..],
+        ] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(clap_exit_code(&e), Code::Usage, "{args:?}");
+        }
         let e = parse(&["deploy", "--help"]).unwrap_err();
         assert_eq!(clap_exit_code(&e), Code::Ok);
-        assert!(e.to_string().contains("Usage: cargo xtask deploy"), "{e}");
-        let e = parse(&[
-            "deploy",
-            "service",
-            "--stage",
-            "dev",
+        let help = e.to_string();
+        assert!(help.contains("Usage: cargo xtask deploy"), "{help}");
+        for flag in [
+            "--yes",
             "--no-execute",
-            "--execute",
-            "x",
-        ])
-        .unwrap_err();
-        assert_eq!(clap_exit_code(&e), Code::Usage);
-    }
-
-    #[test]
-    fn which_commands_talk_to_aws() {
-        for (args, aws) in [
-            (&["synth"][..], false),
-            (&["graph"][..], false),
-            (&["status", "service", "--stage", "dev"][..], true),
-            (&["secrets", "check", "--stage", "dev"][..], true),
+            "--execute <CHANGE_SET>",
+            "--recreate-failed",
+            "--wait",
+            "--progress",
+            "--output",
+            "--template-bucket",
+            "--image-tag",
+            "--profile",
+            "--region",
+            "--endpoint-url",
         ] {
-            let cmd = parse(args).unwrap().command.unwrap();
-            assert_eq!(cmd.talks_to_aws(), aws, "{args:?}");
+            assert!(help.contains(flag), "{flag} missing:\n{help}");
         }
     }
 }

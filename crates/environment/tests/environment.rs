@@ -7,14 +7,7 @@ fn root() -> std::path::PathBuf {
     test_support::project_root()
 }
 
-/// A copy of the shipped stage files in a temporary directory.
-fn stages_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["dev.yaml", "prod.yaml"] {
-        std::fs::copy(root().join("infra/stages").join(name), dir.path().join(name)).unwrap();
-    }
-    dir
-}
+use test_support::stages_copy;
 
 #[test]
 fn the_shipped_environment_passes_and_is_what_is_committed() {

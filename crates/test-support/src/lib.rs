@@ -57,6 +57,20 @@ pub fn cfn_lint(files: &[&Path]) -> Result<(), String> {
 }
 
 /// Writes `text` into a fresh temporary directory as `name` and returns both (keep the dir alive).
+/// A copy of the shipped stage files (`infra/stages/*.yaml`) in a temporary directory, to break.
+pub fn stages_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let shipped = project_root().join("infra/stages");
+    for entry in std::fs::read_dir(&shipped).expect("infra/stages") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("a file name")))
+                .expect("a stage file copied");
+        }
+    }
+    dir
+}
+
 pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(name);

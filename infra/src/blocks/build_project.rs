@@ -8,7 +8,7 @@ use cfn::{Attributes, Res, Template, Val, pseudo};
 use pipeline_model::build_env;
 
 use crate::blocks::ArtifactStore;
-use crate::naming::StageNames;
+use crate::naming::{StageNames, ecr_token};
 
 /// The CodeBuild image: the current standard Amazon Linux image (docker, aws cli, git).
 pub const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
@@ -61,13 +61,7 @@ impl BuildProject {
                     .resource(props.artifacts.objects()),
             )
             .statement(props.artifacts.key_use())
-            // ECR's token is account-wide: AWS accepts no resource but "*" for it.
-            .statement(
-                Statement::allow()
-                    .sid("EcrToken")
-                    .actions(["ecr:GetAuthorizationToken"])
-                    .resource("*"),
-            )
+            .statement(ecr_token())
             .statement(
                 Statement::allow()
                     .sid("PushImage")

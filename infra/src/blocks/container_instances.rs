@@ -5,11 +5,10 @@
 
 use cfn::fns::{self, Sub};
 use cfn::params::{Integer, SsmValue, Str, aws};
-use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{autoscaling, ec2, ecs, iam};
 use cfn::{Attributes, CreationPolicy, IsoDuration, Param, Res, Template, UpdatePolicy};
 
-use crate::naming::StageNames;
+use crate::naming::{StageNames, trusting};
 
 /// How long CloudFormation waits for the instances' signals.
 pub const SIGNAL_TIMEOUT: IsoDuration = IsoDuration::minutes(15);
@@ -50,13 +49,7 @@ impl ContainerInstances {
         );
         let role = t.add(
             "InstanceRole",
-            iam::Role::new(
-                PolicyDocument::new().statement(
-                    Statement::allow()
-                        .service("ec2.amazonaws.com")
-                        .actions(["sts:AssumeRole"]),
-                ),
-            )
+            iam::Role::new(trusting("ec2.amazonaws.com"))
             .role_name(props.names.sub(names.instance_role()))
             .description(
                 "ECS container instances: join the cluster, run tasks; Session Manager instead of SSH",

@@ -4,12 +4,11 @@
 
 use cfn::fns::Sub;
 use cfn::params::{Integer, Str};
-use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{ecs, elbv2, iam, logs};
 use cfn::{Attributes, Param, Res, Template, pseudo};
 use pipeline_model::container;
 
-use crate::naming::{StageNames, checkov_skips};
+use crate::naming::{StageNames, checkov_skips, trusting};
 
 /// Seconds ECS waits after SIGTERM before SIGKILL; the app drains within it.
 pub const STOP_TIMEOUT_SECONDS: u32 = 30;
@@ -64,20 +63,14 @@ impl EcsService {
         );
         let execution_role = t.add(
             "TaskExecutionRole",
-            iam::Role::new(
-                PolicyDocument::new().statement(
-                    Statement::allow()
-                        .service("ecs-tasks.amazonaws.com")
-                        .actions(["sts:AssumeRole"]),
-                ),
-            )
-            .role_name(n.sub(names.task_execution_role()))
-            .description("ECS task execution: pull the image, write logs, read the stage's secrets")
-            // The pipeline stack's policy, by its contract name: no export to import, so either stack can
-            // change without the other.
-            .managed_policy_arns(vec![
-                n.iam_arn(format!("policy/{}", names.task_execution_policy())),
-            ]),
+            iam::Role::new(trusting("ecs-tasks.amazonaws.com"))
+                .role_name(n.sub(names.task_execution_role()))
+                .description("ECS task execution: pull the image, write logs, read the stage's secrets")
+                // The pipeline stack's policy, by its contract name: no export to import, so either stack can
+                // change without the other.
+                .managed_policy_arns(vec![
+                    n.iam_arn(format!("policy/{}", names.task_execution_policy())),
+                ]),
         );
         let image =
             Sub::new("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}")

@@ -8,7 +8,7 @@ use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{ecr, iam, kms};
 use cfn::{Res, Val};
 
-use crate::naming::StageNames;
+use crate::naming::{StageNames, ecr_token};
 
 #[derive(Clone, Copy)]
 pub struct TaskExecutionPolicy {
@@ -45,13 +45,7 @@ impl TaskExecutionPolicy {
             "TaskExecutionPolicy",
             iam::ManagedPolicy::new(
                 PolicyDocument::new()
-                    // ECR's token is account-wide: AWS accepts no resource but "*" for it.
-                    .statement(
-                        Statement::allow()
-                            .sid("EcrToken")
-                            .actions(["ecr:GetAuthorizationToken"])
-                            .resource("*"),
-                    )
+                    .statement(ecr_token())
                     .statement(
                         Statement::allow()
                             .sid("PullImage")
