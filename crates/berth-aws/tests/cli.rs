@@ -29,7 +29,11 @@ fn the_binary_answers_help_and_usage_errors_with_their_codes() {
     assert_eq!(o.status.code(), Some(64), "{}", all(&o));
     let o = berth(&["synth"]);
     assert_eq!(o.status.code(), Some(64), "{}", all(&o));
-    assert!(all(&o).contains("run the others as `cargo xtask <command>`"), "{}", all(&o));
+    assert!(
+        all(&o).contains("run the others as `cargo xtask <command>`"),
+        "{}",
+        all(&o)
+    );
 }
 
 #[test]
