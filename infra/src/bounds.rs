@@ -58,13 +58,12 @@ impl Bound {
 /// The container instances' root volume (gp3).
 pub const ROOT_VOLUME_GIB: Bound =
     Bound::new(30, 16_384, " GiB").because(" (the ECS-optimized AMI's root snapshot is 30 GiB)");
-/// The fewest container instances.
-pub const INSTANCES_MIN: Bound = Bound::new(0, 100, " instances");
-/// The container instances to start with: at least one, since CloudFormation waits for their signals.
-pub const INSTANCES_DESIRED: Bound =
-    Bound::new(1, 100, " instances").because(" (CloudFormation waits for the signal of each one it starts)");
-/// The most container instances.
-pub const INSTANCES_MAX: Bound = Bound::new(1, 100, " instances");
+/// The fewest container instances: the group starts with these, and CloudFormation waits for the
+/// signal of each.
+pub const INSTANCES_MIN: Bound = Bound::new(1, 99, " instances")
+    .because(" (CloudFormation waits for the signal of each one the group starts with)");
+/// The most container instances (above the fewest: a replacement starts a new one first).
+pub const INSTANCES_MAX: Bound = Bound::new(2, 100, " instances");
 /// The service's tasks.
 pub const DESIRED_COUNT: Bound = Bound::new(1, 100, " tasks");
 /// CPU units of a task (1024 = one vCPU).

@@ -21,12 +21,14 @@ use pipeline_model::{pipeline_outputs, pipeline_params as pp};
 
 use crate::blocks::{
     ArtifactStore, BuildProject, BuildProjectProps, DeliveryPipeline, DeliveryPipelineProps, GitSource,
-    ImageRepository, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps, Sources, StageKey,
-    StageKeyProps, TaskExecutionPolicy,
+    ImageRepository, InstancePolicy, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps, Sources,
+    StageKey, StageKeyProps, TaskExecutionPolicy,
 };
 use crate::naming::{StageNames, trusting};
 
-pub use crate::blocks::{BUILD_IMAGE, BUILD_LOG_RETENTION_DAYS, ELB_LOG_ACCOUNTS, IMAGES_KEPT};
+pub use crate::blocks::{
+    BUILD_IMAGE, BUILD_IMAGE_ARM, BUILD_LOG_RETENTION_DAYS, ELB_LOG_ACCOUNTS, IMAGES_KEPT,
+};
 pub use crate::naming::checkov_skips;
 
 /// The pipeline stack's parameters and the conditions drawn from them.
@@ -34,6 +36,7 @@ struct Parameters {
     names: StageNames,
     sources: Sources,
     require_approval: cfn::Cond,
+    build_on_arm: cfn::Cond,
 }
 
 fn parameters(t: &mut Template) -> Parameters {
@@ -84,6 +87,13 @@ fn parameters(t: &mut Template) -> Parameters {
             .allowed_values(["true", "false"])
             .default_value("false"),
     );
+    let build_architecture = t.add_parameter(
+        pp::BUILD_ARCHITECTURE,
+        Parameter::<Str>::new()
+            .description("The container instances' architecture: the build makes the image for it, natively")
+            .allowed_values(["x86_64", "arm64"])
+            .default_value("x86_64"),
+    );
     let legacy_token_secret = t.add_parameter(
         pp::LEGACY_GITHUB_TOKEN_SECRET,
         Parameter::<Str>::new()
@@ -95,6 +105,7 @@ fn parameters(t: &mut Template) -> Parameters {
 
     let use_connection = t.add_condition("UseConnection", not(equals(connection, "")));
     let require_approval = t.add_condition("RequireApproval", equals(approval, "true"));
+    let build_on_arm = t.add_condition("BuildOnArm", equals(build_architecture, "arm64"));
     let filtered = |t: &mut Template, id: &str, paths| {
         t.add_condition(
             id,
@@ -123,6 +134,7 @@ fn parameters(t: &mut Template) -> Parameters {
             legacy_token_secret,
         },
         require_approval,
+        build_on_arm,
     }
 }
 
@@ -167,6 +179,7 @@ pub fn template(template_extension: &str) -> Template {
     log_bucket.allow_deliveries(&mut t, &artifacts);
     let repository = ImageRepository::add(&mut t, n, key.key);
     let task_execution = TaskExecutionPolicy::add(&mut t, n, key.key, repository.repository);
+    let instance_policy = InstancePolicy::add(&mut t, n);
     let build = BuildProject::add(
         &mut t,
         BuildProjectProps {
@@ -175,6 +188,7 @@ pub fn template(template_extension: &str) -> Template {
             key: key.key,
             artifacts: &artifacts,
             repository: repository.repository,
+            on_arm: p.build_on_arm,
         },
     );
     ServiceDeployPolicy::add(
@@ -183,6 +197,7 @@ pub fn template(template_extension: &str) -> Template {
             names: n,
             role: deploy_role,
             task_execution_policy: task_execution.policy,
+            instance_policy: instance_policy.policy,
         },
     );
     DeliveryPipeline::add(

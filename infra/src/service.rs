@@ -6,13 +6,15 @@
 //!                                   └──────────── target group ◀── EcsService (tasks, HostPort 0)
 //! ```
 //!
-//! An internet-facing ALB (HTTPS 443) in front of ECS tasks on dynamic host ports (bridge mode,
-//! `HostPort: 0`); the instances' security group admits only the ALB's, only on the dynamic port range;
-//! an Auto Scaling group of ECS container instances from a launch template, created and replaced under
-//! a `CreationPolicy` and `AutoScalingReplacingUpdate`; the service spread over availability zones and
-//! instances. Everything that differs per stage is a parameter.
+//! An internet-facing ALB (HTTPS 443, in public subnets) in front of ECS tasks on dynamic host ports
+//! (bridge mode, `HostPort: 0`); the instances' security group admits only the ALB's, only on the
+//! dynamic port range; an Auto Scaling group of ECS container instances (in their own subnets) from a
+//! launch template with a pinned AMI, created under a `CreationPolicy` and replaced one instance at a
+//! time under an `AutoScalingRollingUpdate`, both gated by each instance's signal; an ECS capacity
+//! provider that scales, protects and drains the instances; the service placed through it and spread
+//! over availability zones and instances. Everything that differs per stage is a parameter.
 
-use cfn::fns::{Sub, equals};
+use cfn::fns::{Sub, equals, if_};
 use cfn::params::{Integer, SsmValue, Str, aws};
 use cfn::{Output, Param, Parameter, Template};
 use pipeline_model::service_params as sp;
@@ -29,14 +31,16 @@ struct Parameters {
     names: StageNames,
     image_tag: Param<Str>,
     vpc: Param<aws::VpcId>,
-    subnets: Param<aws::SubnetIds>,
+    load_balancer_subnets: Param<aws::SubnetIds>,
+    instance_subnets: Param<aws::SubnetIds>,
+    instance_public_ip: Param<Str>,
     certificate: Param<Str>,
     redirect: Param<Str>,
-    ami: Param<SsmValue<aws::ImageId>>,
+    image_id: Param<Str>,
+    ami_parameter: Param<SsmValue<aws::ImageId>>,
     instance_type: Param<Str>,
     root_volume_gib: Param<Integer>,
     min_size: Param<Integer>,
-    desired_capacity: Param<Integer>,
     max_size: Param<Integer>,
     desired_count: Param<Integer>,
     cpu: Param<Integer>,
@@ -63,9 +67,23 @@ fn parameters(t: &mut Template) -> Parameters {
             sp::VPC_ID,
             Parameter::<aws::VpcId>::new().description("The stage's VPC"),
         ),
-        subnets: t.add_parameter(
-            sp::SUBNET_IDS,
-            Parameter::<aws::SubnetIds>::new().description("Subnets in at least two availability zones"),
+        load_balancer_subnets: t.add_parameter(
+            sp::LOAD_BALANCER_SUBNET_IDS,
+            Parameter::<aws::SubnetIds>::new()
+                .description("Public subnets for the internet-facing load balancer, in at least two zones"),
+        ),
+        instance_subnets: t.add_parameter(
+            sp::INSTANCE_SUBNET_IDS,
+            Parameter::<aws::SubnetIds>::new().description(
+                "Subnets for the container instances, in at least two zones: private (NAT or VPC endpoints) unless InstancePublicIp",
+            ),
+        ),
+        instance_public_ip: t.add_parameter(
+            sp::INSTANCE_PUBLIC_IP,
+            Parameter::<Str>::new()
+                .description("true: the container instances get public IPs (an account without NAT)")
+                .allowed_values(["true", "false"])
+                .default_value("false"),
         ),
         certificate: t.add_parameter(
             sp::CERTIFICATE_ARN,
@@ -80,11 +98,20 @@ fn parameters(t: &mut Template) -> Parameters {
                 .allowed_values(["true", "false"])
                 .default_value("false"),
         ),
-        ami: t.add_parameter(
+        image_id: t.add_parameter(
             sp::IMAGE_ID,
+            Parameter::<Str>::new()
+                .description(
+                    "The AMI of the container instances, pinned (cargo xtask ami --write). Empty: follow AmiParameter",
+                )
+                .allowed_pattern("^$|^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+                .constraint_description("an AMI ID, or empty"),
+        ),
+        ami_parameter: t.add_parameter(
+            sp::AMI_PARAMETER,
             Parameter::<SsmValue<aws::ImageId>>::new()
                 .description(
-                    "SSM parameter holding the AMI (default: the current ECS-optimized Amazon Linux 2023)",
+                    "Opt-in, used only when ImageId is empty: an SSM parameter holding the AMI, resolved again on every stack update",
                 )
                 .default_value(DEFAULT_AMI_PARAMETER),
         ),
@@ -102,16 +129,14 @@ fn parameters(t: &mut Template) -> Parameters {
         ),
         min_size: t.add_parameter(
             sp::MIN_SIZE,
-            bounds::INSTANCES_MIN.parameter("Fewest container instances"),
-        ),
-        desired_capacity: t.add_parameter(
-            sp::DESIRED_CAPACITY,
-            bounds::INSTANCES_DESIRED
-                .parameter("Container instances to start with (CloudFormation waits for each one's signal)"),
+            bounds::INSTANCES_MIN.parameter(
+                "Fewest container instances: the group starts with these (CloudFormation waits for each one's signal)",
+            ),
         ),
         max_size: t.add_parameter(
             sp::MAX_SIZE,
-            bounds::INSTANCES_MAX.parameter("Most container instances"),
+            bounds::INSTANCES_MAX
+                .parameter("Most container instances: ECS's capacity provider adds instances up to these"),
         ),
         desired_count: t.add_parameter(
             sp::DESIRED_COUNT,
@@ -156,12 +181,14 @@ pub fn template() -> Template {
     let p = parameters(&mut t);
     let names = p.names.names();
     let redirect_http = t.add_condition("RedirectHttp", equals(p.redirect, "true"));
+    let ami_from_parameter = t.add_condition("AmiFromParameter", equals(p.image_id, ""));
+    let public_instances = t.add_condition("PublicInstances", equals(p.instance_public_ip, "true"));
 
     let load_balancer = LoadBalancer::add(
         &mut t,
         LoadBalancerProps {
             vpc: p.vpc,
-            subnets: p.subnets,
+            subnets: p.load_balancer_subnets,
             certificate: p.certificate,
             redirect_http,
             access_log_bucket: p
@@ -173,13 +200,13 @@ pub fn template() -> Template {
         &mut t,
         ContainerInstancesProps {
             names: p.names,
-            subnets: p.subnets,
+            subnets: p.instance_subnets,
+            public_ip: public_instances,
             security_group: load_balancer.targets_security_group,
-            ami: p.ami,
+            image_id: if_(ami_from_parameter, p.ami_parameter.to_ref(), p.image_id.to_ref()),
             instance_type: p.instance_type,
             root_volume_gib: p.root_volume_gib,
             min_size: p.min_size,
-            desired_capacity: p.desired_capacity,
             max_size: p.max_size,
         },
     );
@@ -188,6 +215,8 @@ pub fn template() -> Template {
         EcsServiceProps {
             names: p.names,
             cluster: instances.cluster,
+            capacity_provider: instances.capacity_provider,
+            capacity_provider_association: instances.association,
             target_group: load_balancer.target_group,
             listener: load_balancer.https_listener,
             image_tag: p.image_tag,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
 
 use crate::bounds::{self, Bound, LOG_RETENTION_DAYS};
+use crate::instance_types::Architecture;
 use serde::Deserialize;
 
 /// The default ECS-optimized AMI: the SSM public parameter AWS keeps current.
@@ -55,7 +56,22 @@ pub struct Stage {
 #[serde(deny_unknown_fields)]
 pub struct Network {
     pub vpc_id: VpcId,
-    pub subnet_ids: Vec<SubnetId>,
+    /// Public subnets (routed to an internet gateway), at least two in different zones: the
+    /// internet-facing load balancer's.
+    #[serde(default)]
+    pub load_balancer_subnet_ids: Vec<SubnetId>,
+    /// The container instances' subnets, at least two in different zones: private (a NAT gateway or
+    /// the VPC endpoints the README lists), unless [`Network::instance_public_ip`].
+    #[serde(default)]
+    pub instance_subnet_ids: Vec<SubnetId>,
+    /// Opt-in for accounts without NAT: the instances get public IPs (and so belong in public subnets).
+    /// They stay unreachable from outside (their group admits only the load balancer), but each has an
+    /// address on the internet.
+    #[serde(default)]
+    pub instance_public_ip: bool,
+    /// The one list of the 2017 design: refused, with what replaced it.
+    #[serde(default)]
+    subnet_ids: Option<Vec<SubnetId>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -111,14 +127,26 @@ pub struct Deploy {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Instances {
-    pub instance_type: InstanceType,
-    /// The SSM parameter holding the AMI ID (default: the current ECS-optimized Amazon Linux 2023).
+    pub instance_type: InstanceTypeName,
+    /// The AMI, pinned: an AMI bump is a reviewed change of this line (`cargo xtask ami --write`).
+    #[serde(default)]
+    pub ami: Option<AmiId>,
+    /// The pinned AMI's name (`cargo xtask ami --write` records it): its architecture is checked against
+    /// the instance type's.
+    #[serde(default)]
+    pub ami_name: Option<AmiName>,
+    /// Opt-in instead of `ami`: an SSM parameter CloudFormation resolves on every stack update, so any
+    /// deploy after AWS publishes a new AMI also replaces every instance.
     #[serde(default)]
     pub ami_parameter: Option<SsmParameterName>,
     pub root_volume_gib: u32,
+    /// Fewest instances; the group starts with these, and ECS's capacity provider adds what the tasks
+    /// need, up to `max`.
     pub min: u32,
-    pub desired: u32,
     pub max: u32,
+    /// The 2017 design's fixed size: refused, with what replaced it.
+    #[serde(default)]
+    desired: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -230,22 +258,60 @@ impl Stage {
     fn cross_checks(&self) -> Vec<(Vec<&'static str>, String)> {
         let mut out = Vec::new();
         let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m));
-        let subnets = &self.network.subnet_ids;
-        if subnets.len() < 2 {
+        let net = &self.network;
+        if net.subnet_ids.is_some() {
             p(
                 &["network", "subnet_ids"],
-                format!(
-                    "{} subnet(s); expected at least 2, in different availability zones",
-                    subnets.len()
-                ),
+                "one list for the load balancer and the instances is gone: the internet-facing load balancer \
+                 needs public subnets and the instances private ones; expected `load_balancer_subnet_ids` and \
+                 `instance_subnet_ids`"
+                    .to_owned(),
             );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for s in subnets {
-            if !seen.insert(&s.0) {
+        } else {
+            for (key, list, what) in [
+                (
+                    "load_balancer_subnet_ids",
+                    &net.load_balancer_subnet_ids,
+                    "public ",
+                ),
+                ("instance_subnet_ids", &net.instance_subnet_ids, ""),
+            ] {
+                let path: &[&'static str] = if key == "instance_subnet_ids" {
+                    &["network", "instance_subnet_ids"]
+                } else {
+                    &["network", "load_balancer_subnet_ids"]
+                };
+                if list.len() < 2 {
+                    p(
+                        path,
+                        format!(
+                            "{} subnet(s); expected at least 2 {what}subnets, in different availability zones",
+                            list.len()
+                        ),
+                    );
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for s in list {
+                    if !seen.insert(&s.0) {
+                        p(path, format!("subnet `{}` is listed twice", s.0));
+                    }
+                }
+            }
+            let shared: Vec<&str> = net
+                .instance_subnet_ids
+                .iter()
+                .filter(|s| net.load_balancer_subnet_ids.contains(s))
+                .map(|s| s.0.as_str())
+                .collect();
+            if !shared.is_empty() && !net.instance_public_ip {
                 p(
-                    &["network", "subnet_ids"],
-                    format!("subnet `{}` is listed twice", s.0),
+                    &["network", "instance_subnet_ids"],
+                    format!(
+                        "`{}` is also a load balancer subnet (public): instances there without a public IP reach \
+                         neither ECS, ECR nor SSM, and never signal; expected private subnets (NAT or VPC endpoints), \
+                         or `instance_public_ip: true` for an account without NAT",
+                        shared.join("`, `")
+                    ),
                 );
             }
         }
@@ -310,19 +376,86 @@ impl Stage {
             }
         }
         let i = &self.instances;
-        if !(i.min <= i.desired && i.desired <= i.max) {
+        if i.desired.is_some() {
             p(
                 &["instances", "desired"],
+                "no longer set: ECS's capacity provider sizes the group between `min` and `max` to fit the \
+                 tasks (a fixed desired capacity would be reset by every deploy); expected this line removed"
+                    .to_owned(),
+            );
+        }
+        if i.max <= i.min {
+            p(
+                &["instances", "max"],
                 format!(
-                    "min {} ≤ desired {} ≤ max {} does not hold",
-                    i.min, i.desired, i.max
+                    "{} is not above min {}: expected max > min, since replacing instances starts a new one \
+                     before an old one stops",
+                    i.max, i.min
                 ),
             );
         }
+        match crate::instance_types::lookup(i.instance_type.as_str()) {
+            None => p(
+                &["instances", "instance_type"],
+                format!(
+                    "`{}` is not an instance type berth knows: expected one of the current general-purpose, \
+                     compute or memory types (infra/data/instance-types.csv){}",
+                    i.instance_type.as_str(),
+                    crate::instance_types::closest(i.instance_type.as_str())
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default()
+                ),
+            ),
+            Some(ty) => {
+                let arch = ty.architecture;
+                if let Some(name) = &i.ami_name
+                    && let Some(ami_arch) = name.architecture()
+                    && ami_arch != arch
+                {
+                    p(
+                        &["instances", "ami_name"],
+                        format!(
+                            "the AMI `{}` is for {ami_arch}, but {} is {arch}: expected an {arch} AMI \
+                             (`cargo xtask ami --stage {} --write` picks it)",
+                            name.0, ty.name, self.name
+                        ),
+                    );
+                }
+                if let Some(param) = &i.ami_parameter
+                    && param.architecture() != arch
+                {
+                    p(
+                        &["instances", "ami_parameter"],
+                        format!(
+                            "`{}` holds {} AMIs, but {} is {arch}: expected {}",
+                            param.0,
+                            param.architecture(),
+                            ty.name,
+                            arch.recommended_ami_parameter()
+                        ),
+                    );
+                }
+            }
+        }
+        match (&i.ami, &i.ami_parameter) {
+            (None, None) => p(
+                &["instances"],
+                format!(
+                    "no AMI: expected `ami: ami-...` (`cargo xtask ami --stage {} --write` writes the current \
+                     ECS-optimized one), or `ami_parameter` to follow AWS's newest on every deploy",
+                    self.name
+                ),
+            ),
+            (Some(_), Some(_)) => p(
+                &["instances", "ami_parameter"],
+                "both `ami` and `ami_parameter` are set: expected one (a pinned AMI, or the parameter to follow)"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
         let s = &self.service;
-        let bounded: [(&[&'static str], u32, Bound); 8] = [
+        let bounded: [(&[&'static str], u32, Bound); 7] = [
             (&["instances", "min"], i.min, bounds::INSTANCES_MIN),
-            (&["instances", "desired"], i.desired, bounds::INSTANCES_DESIRED),
             (&["instances", "max"], i.max, bounds::INSTANCES_MAX),
             (
                 &["instances", "root_volume_gib"],
@@ -356,6 +489,13 @@ impl Stage {
         out
     }
 
+    /// The container instances' architecture (the instance type's), which the AMI and the image
+    /// build must share. x86_64 for a type berth does not know (the stage does not load then).
+    pub fn architecture(&self) -> Architecture {
+        crate::instance_types::lookup(self.instances.instance_type.as_str())
+            .map_or(Architecture::X86_64, |t| t.architecture)
+    }
+
     pub fn names(&self) -> Names<'_> {
         Names::new(self.app.as_str(), self.name.as_str())
     }
@@ -370,27 +510,29 @@ impl Stage {
                 m.insert(sp::APP_NAME, self.app.to_string());
                 m.insert(sp::STAGE_NAME, self.name.to_string());
                 m.insert(sp::VPC_ID, self.network.vpc_id.0.clone());
+                let ids = |list: &[SubnetId]| list.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(",");
                 m.insert(
-                    sp::SUBNET_IDS,
-                    self.network
-                        .subnet_ids
-                        .iter()
-                        .map(|s| s.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    sp::LOAD_BALANCER_SUBNET_IDS,
+                    ids(&self.network.load_balancer_subnet_ids),
                 );
+                m.insert(sp::INSTANCE_SUBNET_IDS, ids(&self.network.instance_subnet_ids));
+                m.insert(sp::INSTANCE_PUBLIC_IP, bool_text(self.network.instance_public_ip));
                 m.insert(sp::CERTIFICATE_ARN, self.load_balancer.certificate_arn.0.clone());
                 m.insert(sp::HTTP_REDIRECT, bool_text(self.load_balancer.http_redirect));
-                let ami = self
-                    .instances
-                    .ami_parameter
-                    .as_ref()
-                    .map_or(DEFAULT_AMI_PARAMETER, |a| a.0.as_str());
-                m.insert(sp::IMAGE_ID, ami.to_owned());
+                // A pinned AMI, or (opt-in) the parameter to follow; the other one stays at its default.
+                match (&self.instances.ami, &self.instances.ami_parameter) {
+                    (Some(ami), _) => {
+                        m.insert(sp::IMAGE_ID, ami.0.clone());
+                    }
+                    (None, Some(param)) => {
+                        m.insert(sp::IMAGE_ID, String::new());
+                        m.insert(sp::AMI_PARAMETER, param.0.clone());
+                    }
+                    (None, None) => {}
+                }
                 m.insert(sp::INSTANCE_TYPE, self.instances.instance_type.0.clone());
                 m.insert(sp::ROOT_VOLUME_SIZE, self.instances.root_volume_gib.to_string());
                 m.insert(sp::MIN_SIZE, self.instances.min.to_string());
-                m.insert(sp::DESIRED_CAPACITY, self.instances.desired.to_string());
                 m.insert(sp::MAX_SIZE, self.instances.max.to_string());
                 m.insert(sp::DESIRED_COUNT, self.service.desired_count.to_string());
                 m.insert(sp::TASK_CPU, self.service.cpu.to_string());
@@ -423,6 +565,7 @@ impl Stage {
                 m.insert(pp::INFRA_BRANCH, src.infra.branch.0.clone());
                 m.insert(pp::INFRA_PATHS, join_paths(&src.infra.paths));
                 m.insert(pp::REQUIRE_APPROVAL, bool_text(self.deploy.approval));
+                m.insert(pp::BUILD_ARCHITECTURE, self.architecture().to_string());
                 m.insert(
                     pp::LEGACY_GITHUB_TOKEN_SECRET,
                     src.legacy_github_oauth
@@ -574,7 +717,7 @@ fn hex_id(s: &str, prefix: &str, what: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{s}` is not a {what}: expected `{prefix}` followed by 8 or 17 lowercase hex digits"
+            "`{s}` is not {what}: expected `{prefix}` followed by 8 or 17 lowercase hex digits"
         ))
     }
 }
@@ -638,11 +781,11 @@ fn resource_arn(s: &str, services: &[&str], resource_kind: &str, what: &str) -> 
 
 validated!(
     /// `vpc-` and 8 or 17 hex digits.
-    VpcId, |s| hex_id(s, "vpc-", "VPC ID")
+    VpcId, |s| hex_id(s, "vpc-", "a VPC ID")
 );
 validated!(
     /// `subnet-` and 8 or 17 hex digits.
-    SubnetId, |s| hex_id(s, "subnet-", "subnet ID")
+    SubnetId, |s| hex_id(s, "subnet-", "a subnet ID")
 );
 validated!(
     /// An AWS region name, e.g. `ap-northeast-1`.
@@ -699,8 +842,8 @@ validated!(
     }
 );
 validated!(
-    /// An EC2 instance type, e.g. `t3.small`.
-    InstanceType, |s| {
+    /// An EC2 instance type's name, e.g. `t3.small`.
+    InstanceTypeName, |s| {
         let ok = s.split_once('.').is_some_and(|(family, size)| {
             !family.is_empty()
                 && family.starts_with(|c: char| c.is_ascii_lowercase())
@@ -709,6 +852,20 @@ validated!(
                 && size.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
         if ok { Ok(()) } else { Err(format!("`{s}` is not an instance type: expected family.size such as t3.small")) }
+    }
+);
+validated!(
+    /// An AMI ID: `ami-` and 8 or 17 hex digits.
+    AmiId, |s| hex_id(s, "ami-", "an AMI ID")
+);
+validated!(
+    /// An AMI's name, e.g. `al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64`.
+    AmiName, |s| {
+        if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"()[]./-'@_ ".contains(&b)) {
+            Ok(())
+        } else {
+            Err(format!("`{s}` is not an AMI name: expected 1 to 128 letters, digits and ()[]./-'@_ such as al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64"))
+        }
     }
 );
 validated!(
@@ -733,6 +890,30 @@ validated!(
     }
 );
 
+impl AmiName {
+    /// The architecture the name says (`...-x86_64`, `...-arm64`), when it says one.
+    pub fn architecture(&self) -> Option<Architecture> {
+        if self.0.contains("arm64") || self.0.contains("aarch64") {
+            Some(Architecture::Arm64)
+        } else if self.0.contains("x86_64") || self.0.contains("amd64") {
+            Some(Architecture::X86_64)
+        } else {
+            None
+        }
+    }
+}
+
+impl SsmParameterName {
+    /// The architecture of the AMIs an ECS-optimized AMI parameter holds (`.../arm64/...` or not).
+    pub fn architecture(&self) -> Architecture {
+        if self.0.split('/').any(|p| p == "arm64") {
+            Architecture::Arm64
+        } else {
+            Architecture::X86_64
+        }
+    }
+}
+
 impl CertificateArn {
     pub fn region(&self) -> &str {
         arn_parts(&self.0).map_or("", |p| p.1)
@@ -748,5 +929,99 @@ impl ConnectionArn {
     }
     pub fn account(&self) -> &str {
         arn_parts(&self.0).map_or("", |p| p.2)
+    }
+}
+
+/// A stage file's text with the instances' AMI pinned to `id`, its name recorded as `name`: the
+/// `ami` and `ami_name` lines of the `instances` mapping are rewritten in place (comments and everything
+/// else kept); an `ami_parameter` line gives way to them; without either, they follow `instance_type`.
+/// What `cargo xtask ami --write` writes.
+pub fn with_ami(text: &str, id: &AmiId, name: &AmiName) -> Result<String, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_end() == "instances:" || l.starts_with("instances:"))
+        .ok_or("no `instances:` mapping: expected one at the top level")?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| !l.trim().is_empty() && !l.starts_with([' ', '#']))
+        .map_or(lines.len(), |i| start + 1 + i);
+    let key_line = |key: &str| {
+        (start + 1..end).find(|&i| {
+            let t = lines[i].trim_start();
+            t.strip_prefix(key).is_some_and(|r| r.starts_with(':'))
+        })
+    };
+    let indent = |i: usize| &lines[i][..lines[i].len() - lines[i].trim_start().len()];
+    // `key: value  # comment` with the value replaced, the comment kept.
+    let set = |i: usize, key: &str, value: &str| {
+        let rest = lines[i].trim_start()[key.len() + 1..].trim_start();
+        let comment = rest.find(" #").map_or("", |c| &rest[c..]);
+        format!("{}{key}: {value}{comment}", indent(i))
+    };
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    match (key_line("ami"), key_line("ami_name"), key_line("ami_parameter")) {
+        (Some(a), Some(n), _) => {
+            out[a] = set(a, "ami", &id.0);
+            out[n] = set(n, "ami_name", &name.0);
+        }
+        (Some(a), None, _) => {
+            out[a] = set(a, "ami", &id.0);
+            out.insert(a + 1, format!("{}ami_name: {}", indent(a), name.0));
+        }
+        (None, _, Some(p)) => {
+            out[p] = format!("{}ami: {}", indent(p), id.0);
+            out.insert(p + 1, format!("{}ami_name: {}", indent(p), name.0));
+        }
+        (None, _, None) => {
+            let after =
+                key_line("instance_type").ok_or("no `instances.instance_type` line to put the AMI after")?;
+            out.insert(after + 1, format!("{}ami: {}", indent(after), id.0));
+            out.insert(after + 2, format!("{}ami_name: {}", indent(after), name.0));
+        }
+    }
+    let mut text_out = out.join("\n");
+    if text.ends_with('\n') {
+        text_out.push('\n');
+    }
+    Ok(text_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> AmiId {
+        AmiId::try_from(s.to_owned()).unwrap()
+    }
+    fn name(s: &str) -> AmiName {
+        AmiName::try_from(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn pinning_an_ami_rewrites_its_lines_and_keeps_the_rest() {
+        let text = "app: x\ninstances:\n  instance_type: t3.small\n  ami: ami-11111111 # pinned\n  ami_name: old\n  min: 2\nservice:\n  cpu: 256\n";
+        let new = with_ami(text, &id("ami-22222222"), &name("al2023-new-x86_64")).unwrap();
+        assert_eq!(
+            new,
+            "app: x\ninstances:\n  instance_type: t3.small\n  ami: ami-22222222 # pinned\n  ami_name: al2023-new-x86_64\n  min: 2\nservice:\n  cpu: 256\n"
+        );
+        let followed = "instances:\n  instance_type: t3.small\n  ami_parameter: /aws/x\n  min: 2\n";
+        assert_eq!(
+            with_ami(followed, &id("ami-22222222"), &name("n")).unwrap(),
+            "instances:\n  instance_type: t3.small\n  ami: ami-22222222\n  ami_name: n\n  min: 2\n"
+        );
+        let neither = "instances:\n  instance_type: t3.small\n  min: 2\nservice: {}\n";
+        assert_eq!(
+            with_ami(neither, &id("ami-22222222"), &name("n")).unwrap(),
+            "instances:\n  instance_type: t3.small\n  ami: ami-22222222\n  ami_name: n\n  min: 2\nservice: {}\n"
+        );
+        // An `ami` key of another mapping is left alone.
+        let other = "service:\n  ami: not-this\ninstances:\n  instance_type: t3.small\n  ami: ami-11111111\n";
+        assert_eq!(
+            with_ami(other, &id("ami-22222222"), &name("n")).unwrap(),
+            "service:\n  ami: not-this\ninstances:\n  instance_type: t3.small\n  ami: ami-22222222\n  ami_name: n\n"
+        );
+        assert!(with_ami("app: x\n", &id("ami-22222222"), &name("n")).is_err());
     }
 }

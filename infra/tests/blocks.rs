@@ -9,6 +9,12 @@ use infra::naming::StageNames;
 use pipeline_model::Stack;
 use serde_json::{Value, json};
 
+/// A condition for a block's input that the test does not look at.
+fn placeholder_condition(t: &mut Template) -> cfn::Cond {
+    let p = t.add_parameter("Arch", Parameter::<Str>::new());
+    t.add_condition("OnArm", equals(p, "arm64"))
+}
+
 /// The template as long-form JSON, after cfn's own validation.
 fn synth(t: &Template) -> Value {
     t.synth(Format::Json)
@@ -115,12 +121,17 @@ fn container_instances_signal_their_group_and_wear_the_given_group() {
     let props = ContainerInstancesProps {
         names: n,
         subnets: t.add_parameter("InstanceSubnets", Parameter::<aws::SubnetIds>::new()),
+        public_ip: {
+            let p = t.add_parameter("PublicIp", Parameter::<Str>::new());
+            t.add_condition("Public", equals(p, "true"))
+        },
         security_group: lb.targets_security_group,
-        ami: t.add_parameter("Ami", Parameter::<SsmValue<aws::ImageId>>::new()),
+        image_id: t
+            .add_parameter("Ami", Parameter::<SsmValue<aws::ImageId>>::new())
+            .to_ref(),
         instance_type: t.add_parameter("InstanceType", Parameter::<Str>::new()),
         root_volume_gib: int(&mut t, "Volume"),
         min_size: int(&mut t, "Min"),
-        desired_capacity: int(&mut t, "Desired"),
         max_size: int(&mut t, "Max"),
     };
     ContainerInstances::add(&mut t, props);
@@ -132,12 +143,14 @@ fn container_instances_signal_their_group_and_wear_the_given_group() {
         (ebs["VolumeType"].clone(), ebs["Encrypted"].clone()),
         (json!("gp3"), json!(true))
     );
+    let group_id = json!({"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]});
+    assert_eq!(data["SecurityGroupIds"]["Fn::If"][2], json!([group_id]));
     assert_eq!(
-        data["SecurityGroupIds"],
-        json!([{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}])
+        data["NetworkInterfaces"]["Fn::If"][1][0]["Groups"],
+        json!([group_id])
     );
     let user_data = data["UserData"]["Fn::Base64"]["Fn::Sub"].to_string();
-    assert!(user_data.contains("cfn-signal --exit-code 0"), "{user_data}");
+    assert!(user_data.contains("cfn-signal --success"), "{user_data}");
     assert!(
         user_data.contains("--resource AutoScalingGroup "),
         "signals its own group: {user_data}"
@@ -145,7 +158,7 @@ fn container_instances_signal_their_group_and_wear_the_given_group() {
     let group = resource(&v, "AutoScalingGroup");
     assert_eq!(
         group["CreationPolicy"]["ResourceSignal"]["Count"],
-        json!({"Ref": "Desired"})
+        json!({"Ref": "Min"})
     );
     assert_eq!(
         group["Properties"]["VPCZoneIdentifier"],
@@ -158,10 +171,24 @@ fn the_service_runs_bridge_tasks_on_dynamic_ports_behind_the_listener() {
     let (mut t, n) = with_names();
     let lb = load_balancer(&mut t);
     let cluster = t.add("Cluster", cfn::resources::ecs::Cluster::new());
+    let capacity_provider = t.add("CapacityProvider", cfn::resources::ecs::CapacityProvider::new());
+    let capacity_provider_association = t.add(
+        "Association",
+        cfn::resources::ecs::ClusterCapacityProviderAssociations::new(
+            cluster.to_ref(),
+            vec![
+                cfn::resources::ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::new(
+                    capacity_provider.to_ref(),
+                ),
+            ],
+        ),
+    );
     let int = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Integer>::new());
     let props = EcsServiceProps {
         names: n,
         cluster,
+        capacity_provider,
+        capacity_provider_association,
         target_group: lb.target_group,
         listener: lb.https_listener,
         image_tag: t.add_parameter("Tag", Parameter::<Str>::new()),
@@ -188,7 +215,7 @@ fn the_service_runs_bridge_tasks_on_dynamic_ports_behind_the_listener() {
         );
     }
     let service = resource(&v, "Service");
-    assert_eq!(service["DependsOn"], "HttpsListener");
+    assert_eq!(service["DependsOn"], json!(["HttpsListener", "Association"]));
     let fields: Vec<&Value> = service["Properties"]["PlacementStrategies"]
         .as_array()
         .unwrap()
@@ -302,6 +329,7 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
     let logs = LogBucket::add(&mut t, n);
     let artifacts = ArtifactStore::add(&mut t, key, &logs);
     let repository = ImageRepository::add(&mut t, n, key);
+    let on_arm = placeholder_condition(&mut t);
     let build = BuildProject::add(
         &mut t,
         BuildProjectProps {
@@ -310,6 +338,7 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
             key,
             artifacts: &artifacts,
             repository: repository.repository,
+            on_arm,
         },
     );
     let str_param = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Str>::new());
@@ -381,12 +410,14 @@ fn the_deploy_policy_passes_roles_only_to_ec2_and_ecs_tasks() {
     let key = t.add("Key", cfn::resources::kms::Key::new());
     let repo = ImageRepository::add(&mut t, n, key);
     let exec = TaskExecutionPolicy::add(&mut t, n, key, repo.repository);
+    let instance_policy = InstancePolicy::add(&mut t, n).policy;
     ServiceDeployPolicy::add(
         &mut t,
         ServiceDeployPolicyProps {
             names: n,
             role,
             task_execution_policy: exec.policy,
+            instance_policy,
         },
     );
     let v = synth(&t);
@@ -420,7 +451,6 @@ fn each_bound_is_the_one_the_stage_file_and_the_template_parameter_hold_to() {
     for (parameter, bound) in [
         (sp::ROOT_VOLUME_SIZE, bounds::ROOT_VOLUME_GIB),
         (sp::MIN_SIZE, bounds::INSTANCES_MIN),
-        (sp::DESIRED_CAPACITY, bounds::INSTANCES_DESIRED),
         (sp::MAX_SIZE, bounds::INSTANCES_MAX),
         (sp::DESIRED_COUNT, bounds::DESIRED_COUNT),
         (sp::TASK_CPU, bounds::TASK_CPU),

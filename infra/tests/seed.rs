@@ -91,7 +91,7 @@ fn the_service_is_spread_over_zones_and_instances_behind_the_listener() {
             {"Field": "instanceId", "Type": "spread"},
         ])
     );
-    assert_eq!(service["DependsOn"], "HttpsListener");
+    assert_eq!(service["DependsOn"][0], "HttpsListener");
     assert_eq!(
         service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"],
         json!({"Enable": true, "Rollback": true})
@@ -130,7 +130,18 @@ fn instances_signal_the_group_whose_creation_and_update_policies_wait_for_them()
         .expect("UserData is Base64 of a Sub");
     assert!(script.contains("ECS_CLUSTER=${Cluster}"), "{script}");
     assert!(
-        script.contains("cfn-signal --exit-code 0 --stack ${AWS::StackName} --resource AutoScalingGroup"),
+        script.contains(
+            "cfn-signal --success \"$success\" --id \"$id\" --stack ${AWS::StackName} --resource AutoScalingGroup "
+        ),
+        "{script}"
+    );
+    // Any failing step signals failure at once, with its reason, instead of timing out.
+    assert!(
+        script.starts_with("#!/bin/bash\nset -Eeuo pipefail\n"),
+        "{script}"
+    );
+    assert!(
+        script.contains("trap '/usr/local/bin/berth-signal FAILURE"),
         "{script}"
     );
     // Not inside UserData (the agent starts after cloud-init): a separate unit waits and signals.
@@ -139,18 +150,76 @@ fn instances_signal_the_group_whose_creation_and_update_policies_wait_for_them()
         "{script}"
     );
     let group = resource(&t, "AutoScalingGroup");
+    let min = json!({"Ref": service_params::MIN_SIZE});
     assert_eq!(
         group["CreationPolicy"],
-        json!({"ResourceSignal": {"Count": {"Ref": service_params::DESIRED_CAPACITY}, "Timeout": "PT15M"}})
+        json!({"ResourceSignal": {"Count": min, "Timeout": "PT15M"}})
+    );
+    // The seed's WillReplace is gone: one instance at a time, each new one gated by its signal.
+    let rolling = &group["UpdatePolicy"]["AutoScalingRollingUpdate"];
+    assert_eq!(rolling["WaitOnResourceSignals"], json!(true));
+    assert_eq!(rolling["MaxBatchSize"], json!(1));
+    assert_eq!(rolling["MinInstancesInService"], min);
+    assert!(group["UpdatePolicy"].get("AutoScalingReplacingUpdate").is_none());
+    // ECS sizes the group; a template value would be put back by every update.
+    assert!(group["Properties"].get("DesiredCapacity").is_none());
+    assert_eq!(
+        group["Properties"]["NewInstancesProtectedFromScaleIn"],
+        json!(true)
+    );
+}
+
+#[test]
+fn a_capacity_provider_scales_protects_and_drains_the_instances_and_places_the_tasks() {
+    let t = template(Stack::Service);
+    let provider = &resource(&t, "CapacityProvider")["Properties"]["AutoScalingGroupProvider"];
+    assert_eq!(
+        provider["AutoScalingGroupArn"],
+        json!({"Ref": "AutoScalingGroup"})
+    );
+    assert_eq!(provider["ManagedDraining"], "ENABLED");
+    assert_eq!(provider["ManagedTerminationProtection"], "ENABLED");
+    assert_eq!(provider["ManagedScaling"]["Status"], "ENABLED");
+    let association = &resource(&t, "CapacityProviderAssociation")["Properties"];
+    assert_eq!(association["Cluster"], json!({"Ref": "Cluster"}));
+    assert_eq!(
+        association["DefaultCapacityProviderStrategy"][0]["CapacityProvider"],
+        json!({"Ref": "CapacityProvider"})
+    );
+    let service = resource(&t, "Service");
+    assert!(
+        service["Properties"].get("LaunchType").is_none(),
+        "placed through the capacity provider"
     );
     assert_eq!(
-        group["UpdatePolicy"],
-        json!({"AutoScalingReplacingUpdate": {"WillReplace": true}})
+        service["Properties"]["CapacityProviderStrategy"][0]["CapacityProvider"],
+        json!({"Ref": "CapacityProvider"})
     );
     assert_eq!(
-        group["Properties"]["DesiredCapacity"],
-        json!({"Ref": service_params::DESIRED_CAPACITY})
+        service["DependsOn"],
+        json!(["HttpsListener", "CapacityProviderAssociation"])
     );
+}
+
+#[test]
+fn the_load_balancer_and_the_instances_have_their_own_subnets() {
+    let t = template(Stack::Service);
+    assert_eq!(
+        resource(&t, "LoadBalancer")["Properties"]["Subnets"],
+        json!({"Ref": service_params::LOAD_BALANCER_SUBNET_IDS})
+    );
+    assert_eq!(
+        resource(&t, "AutoScalingGroup")["Properties"]["VPCZoneIdentifier"],
+        json!({"Ref": service_params::INSTANCE_SUBNET_IDS})
+    );
+    // The AMI is the pinned one unless the stage opts into a parameter.
+    let data = &resource(&t, "LaunchTemplate")["Properties"]["LaunchTemplateData"];
+    assert_eq!(
+        data["ImageId"],
+        json!({"Fn::If": ["AmiFromParameter", {"Ref": service_params::AMI_PARAMETER}, {"Ref": service_params::IMAGE_ID}]})
+    );
+    assert_eq!(t["Parameters"][service_params::IMAGE_ID]["Type"], "String");
+    assert_eq!(data["NetworkInterfaces"]["Fn::If"][0], "PublicInstances");
 }
 
 fn stage_actions<'a>(t: &'a Value, stage: &str) -> &'a Vec<Value> {
@@ -498,5 +567,20 @@ fn access_logs_land_in_the_stages_log_bucket() {
     assert_eq!(
         resource(&pipeline, "BuildLogGroup")["Properties"]["KmsKeyId"],
         json!({"Fn::GetAtt": ["Key", "Arn"]})
+    );
+}
+
+#[test]
+fn the_build_runs_on_the_instances_architecture() {
+    let t = template(Stack::Pipeline);
+    let env = &resource(&t, "BuildProject")["Properties"]["Environment"];
+    assert_eq!(
+        env["Type"],
+        json!({"Fn::If": ["BuildOnArm", "ARM_CONTAINER", "LINUX_CONTAINER"]})
+    );
+    assert_eq!(env["Image"]["Fn::If"][1], json!(infra::pipeline::BUILD_IMAGE_ARM));
+    assert_eq!(
+        t["Conditions"]["BuildOnArm"],
+        json!({"Fn::Equals": [{"Ref": pipeline_model::pipeline_params::BUILD_ARCHITECTURE}, "arm64"]})
     );
 }

@@ -68,11 +68,7 @@ fn unknown_keys() {
 fn missing_keys() {
     let text = edit("  instance_type: t3.small\n", "");
     // Reported where the mapping's entries start, naming the mapping.
-    check(
-        &text,
-        "root_volume_gib:",
-        &["instances: missing field `instance_type`"],
-    );
+    check(&text, "ami: ami-", &["instances: missing field `instance_type`"]);
 }
 
 #[test]
@@ -102,7 +98,7 @@ fn ids_and_arns_have_their_shapes() {
     check(
         &edit("subnet-0fedcba9876543210", "sub-123"),
         "- sub-123",
-        &["network.subnet_ids", "`sub-123` is not a subnet ID"],
+        &["network.load_balancer_subnet_ids", "`sub-123` is not a subnet ID"],
     );
     check(
         &edit(
@@ -142,6 +138,11 @@ fn ids_and_arns_have_their_shapes() {
         &["instances.instance_type: `small` is not an instance type"],
     );
     check(
+        &edit("ami: ami-0123456789abcdef0", "ami: ami-xyz"),
+        "ami: ami-xyz",
+        &["instances.ami: `ami-xyz` is not an AMI ID"],
+    );
+    check(
         &edit("time_zone: Asia/Tokyo", "time_zone: Tokyo time"),
         "time_zone:",
         &["service.time_zone: `Tokyo time` is not a time zone"],
@@ -174,31 +175,149 @@ fn app_and_stage_names() {
 }
 
 #[test]
-fn at_least_two_distinct_subnets() {
+fn at_least_two_distinct_subnets_each() {
     let one = edit("    - subnet-0fedcba9876543210\n", "");
     check(
         &one,
-        "subnet_ids:",
-        &["network.subnet_ids", "1 subnet(s)", "at least 2"],
+        "load_balancer_subnet_ids:",
+        &[
+            "network.load_balancer_subnet_ids",
+            "1 subnet(s)",
+            "at least 2 public subnets",
+        ],
     );
     let twice = edit(
-        "    - subnet-0fedcba9876543210\n",
-        "    - subnet-0123456789abcdef0\n",
+        "    - subnet-0aaaaaaaaaaaaaaa2\n",
+        "    - subnet-0aaaaaaaaaaaaaaa1\n",
     );
-    check(&twice, "subnet_ids:", &["listed twice"]);
+    check(
+        &twice,
+        "instance_subnet_ids:",
+        &[
+            "network.instance_subnet_ids",
+            "`subnet-0aaaaaaaaaaaaaaa1` is listed twice",
+        ],
+    );
+}
+
+#[test]
+fn instances_in_the_load_balancers_public_subnets_need_the_public_ip_opt_in() {
+    let shared = edit(
+        "    - subnet-0aaaaaaaaaaaaaaa2\n",
+        "    - subnet-0fedcba9876543210\n",
+    );
+    check(
+        &shared,
+        "instance_subnet_ids:",
+        &[
+            "network.instance_subnet_ids: `subnet-0fedcba9876543210` is also a load balancer subnet (public)",
+            "never signal",
+            "instance_public_ip: true",
+        ],
+    );
+    let opted_in = shared.replace(
+        "  instance_subnet_ids:",
+        "  instance_public_ip: true\n  instance_subnet_ids:",
+    );
+    Stage::parse(Path::new("stages/dev.yaml"), &opted_in).expect("public instances, opted into");
+}
+
+#[test]
+fn the_2017_keys_say_what_replaced_them() {
+    let legacy = GOOD.replace(
+        "  load_balancer_subnet_ids: # public (an internet gateway route), at least two zones",
+        "  subnet_ids:",
+    );
+    let legacy = legacy
+        .lines()
+        .filter(|l| !l.contains("instance_subnet_ids") && !l.contains("subnet-0aaaaaaaaaaaaaaa"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let errs = errors("dev", &legacy);
+    let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.iter().any(|e| e
+            .contains("network.subnet_ids: one list for the load balancer and the instances is gone")
+            && e.contains("load_balancer_subnet_ids` and `instance_subnet_ids")),
+        "{shown:#?}"
+    );
+    check(
+        &edit("  min: 2 #", "  desired: 2\n  min: 2 #"),
+        "desired: 2",
+        &[
+            "instances.desired: no longer set",
+            "capacity provider sizes the group",
+        ],
+    );
+}
+
+#[test]
+fn the_ami_is_pinned_or_followed_by_choice_and_fits_the_instance_type() {
+    let none = edit("  ami: ami-0123456789abcdef0\n", "");
+    check(
+        &none,
+        "instances:",
+        &["instances: no AMI", "cargo xtask ami --stage dev --write"],
+    );
+    let both = edit(
+        "  ami: ami-0123456789abcdef0\n",
+        "  ami: ami-0123456789abcdef0\n  ami_parameter: /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id\n",
+    );
+    check(
+        &both,
+        "ami_parameter:",
+        &["both `ami` and `ami_parameter` are set"],
+    );
+    // Graviton instances with an x86_64 AMI.
+    check(
+        &edit("instance_type: t3.small", "instance_type: t4g.small"),
+        "ami_name:",
+        &[
+            "instances.ami_name: the AMI `al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64` is for x86_64, but t4g.small is arm64",
+        ],
+    );
+    let followed = none.replace(
+        "  ami_name: al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64\n",
+        "  ami_parameter: /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id\n",
+    );
+    let stage = Stage::parse(Path::new("stages/dev.yaml"), &followed).expect("an opted-in parameter");
+    assert_eq!(stage.architecture().as_str(), "x86_64");
+    check(
+        &followed.replace("instance_type: t3.small", "instance_type: c7g.large"),
+        "ami_parameter:",
+        &[
+            "holds x86_64 AMIs, but c7g.large is arm64",
+            "expected /aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_instance_type_is_a_typo_until_shown_otherwise() {
+    check(
+        &edit("instance_type: t3.small", "instance_type: t3.smal"),
+        "instance_type:",
+        &[
+            "`t3.smal` is not an instance type berth knows",
+            "did you mean `t3.small`?",
+        ],
+    );
 }
 
 #[test]
 fn sizes_are_ordered_and_in_range() {
     check(
-        &edit("  min: 2\n", "  min: 5\n"),
-        "desired: 2",
-        &["instances.desired", "min 5 ≤ desired 2 ≤ max 4"],
+        &edit("  max: 4\n", "  max: 2\n"),
+        "max: 2",
+        &[
+            "instances.max: 2 is not above min 2",
+            "starts a new one before an old one stops",
+        ],
     );
     check(
-        &edit("  max: 4\n", "  max: 1\n"),
-        "desired: 2",
-        &["min 2 ≤ desired 2 ≤ max 1"],
+        &edit("  min: 2 #", "  min: 0 #"),
+        "min: 0",
+        &["instances.min: 0 instances: expected 1 to 99"],
     );
     check(
         &edit("root_volume_gib: 30", "root_volume_gib: 8"),
@@ -262,7 +381,28 @@ fn exactly_one_kind_of_source() {
 
 #[test]
 fn several_problems_are_reported_together() {
-    let text = edit("  min: 2\n", "  min: 5\n").replacen("  cpu: 256\n", "  cpu: 64\n", 1);
+    let text = edit("  min: 2 #", "  min: 5 #").replacen("  cpu: 256\n", "  cpu: 64\n", 1);
     let errs = errors("dev", &text);
     assert_eq!(errs.len(), 2, "{errs:#?}");
+}
+
+#[test]
+fn a_graviton_stage_builds_and_runs_arm64() {
+    let arm = edit("instance_type: t3.small", "instance_type: t4g.small").replace(
+        "ami_name: al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64",
+        "ami_name: al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-arm64",
+    );
+    let stage = Stage::parse(Path::new("stages/dev.yaml"), &arm).expect("an arm64 stage");
+    assert_eq!(stage.architecture().as_str(), "arm64");
+    assert_eq!(
+        stage.parameters(pipeline_model::Stack::Pipeline)
+            [pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
+        "arm64",
+        "the build runs on the instances' architecture"
+    );
+    let x86 = Stage::parse(Path::new("stages/dev.yaml"), GOOD).unwrap();
+    assert_eq!(
+        x86.parameters(pipeline_model::Stack::Pipeline)[pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
+        "x86_64"
+    );
 }

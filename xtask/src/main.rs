@@ -56,7 +56,8 @@ fn main() -> ExitCode {
         | Command::Destroy(_)
         | Command::Status(_)
         | Command::Rollback(_)
-        | Command::Secrets(_) => aws_commands::run(std::env::args_os().skip(1).collect()),
+        | Command::Secrets(_)
+        | Command::Ami(_) => aws_commands::run(std::env::args_os().skip(1).collect()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,7 +133,7 @@ fn deploy_and_diff_refuse_what_synth_refuses_in_the_same_words() {
     let dev = stages.path().join("dev.yaml");
     let broken = std::fs::read_to_string(&dev)
         .unwrap()
-        .replace("  min: 2\n", "  min: 5\n")
+        .replace("  min: 2 #", "  min: 5 #")
         .replace("desired_count: 2", "desired_count: 0");
     std::fs::write(&dev, broken).unwrap();
     let dir = stages.path().to_str().unwrap();
@@ -187,7 +187,7 @@ fn a_failing_synth_writes_nothing_and_says_where() {
     let dev = stages.path().join("dev.yaml");
     let text_in = std::fs::read_to_string(&dev)
         .unwrap()
-        .replace("  min: 2\n", "  min: 5\n")
+        .replace("  min: 2 #", "  min: 5 #")
         .replace("vpc-0123456789abcdef0", "vpc-42");
     std::fs::write(&dev, &text_in).unwrap();
     let out = tempfile::tempdir().unwrap();

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::collections::BTreeSet;
+
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, Change, ChangeSetStatus, ChangeSetType, Parameter, Replacement, Tag,
@@ -277,10 +279,91 @@ pub fn rows(changes: &[Change]) -> Vec<Row> {
         .collect()
 }
 
+/// What the change set does to the container instances, when it replaces them: a launch template
+/// changes (its AMI, instance type, volume or UserData), because the change set modifies it or
+/// because a parameter it reads changes (an emulator may list only the latter). `template` is the one
+/// being deployed; `changed_parameters` the parameters whose values change.
+pub fn instance_rollout(rows: &[Row], changed_parameters: &[&str], template: &Value) -> Option<String> {
+    let resources = template["Resources"].as_object();
+    let mut touched: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| {
+            r.action == "Modify"
+                && (r.resource_type == "AWS::EC2::LaunchTemplate"
+                    || r.resource_type == "AWS::AutoScaling::LaunchConfiguration")
+        })
+        .map(|r| r.logical_id.as_str())
+        .collect();
+    let mut reasons: BTreeSet<String> = BTreeSet::new();
+    for (id, r) in resources.into_iter().flatten() {
+        if r["Type"] == "AWS::EC2::LaunchTemplate" {
+            let mut refs = BTreeSet::new();
+            refs_in(&r["Properties"]["LaunchTemplateData"], &mut refs);
+            for p in changed_parameters.iter().filter(|p| refs.contains(**p)) {
+                touched.insert(id);
+                reasons.insert(format!("parameter {p}"));
+            }
+        }
+    }
+    if touched.is_empty() {
+        return None;
+    }
+    let groups: BTreeSet<&str> = resources
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == "AWS::AutoScaling::AutoScalingGroup")
+        .filter(|(_, r)| {
+            let mut refs = BTreeSet::new();
+            refs_in(&r["Properties"]["LaunchTemplate"], &mut refs);
+            refs_in(&r["Properties"]["LaunchConfigurationName"], &mut refs);
+            touched.iter().any(|t| refs.contains(*t))
+        })
+        .map(|(id, _)| id.as_str())
+        .chain(
+            rows.iter()
+                .filter(|r| r.resource_type == "AWS::AutoScaling::AutoScalingGroup" && r.action == "Modify")
+                .map(|r| r.logical_id.as_str()),
+        )
+        .collect();
+    let groups = if groups.is_empty() {
+        "its group".to_owned()
+    } else {
+        groups.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.into_iter().collect::<Vec<_>>().join(", "))
+    };
+    Some(format!(
+        "INSTANCES ARE REPLACED: {}{why} changes (AMI, instance type, volume or UserData), so {groups} replaces \
+         every container instance, one at a time: each new instance must signal ready, and ECS drains each old \
+         one before it terminates",
+        touched.into_iter().collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// The names `Ref` refers to anywhere inside `v` (resources and parameters alike).
+fn refs_in<'a>(v: &'a Value, out: &mut BTreeSet<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(name)) = m.get("Ref") {
+                out.insert(name.as_str());
+            }
+            m.values().for_each(|x| refs_in(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs_in(x, out)),
+        _ => {}
+    }
+}
+
 /// Prints the change table; replacements stand out even without colour.
-pub fn print(p: &Printer, stack: &str, rows: &[Row]) {
+pub fn print(p: &Printer, stack: &str, rows: &[Row], instance_rollout: Option<&str>) {
     if rows.is_empty() {
         p.line(&format!("change set for {stack}: no resource changes"));
+        if let Some(rollout) = instance_rollout {
+            p.line(&p.alarm(&format!("  {rollout}")));
+        }
         return;
     }
     p.line(&format!(
@@ -322,6 +405,9 @@ pub fn print(p: &Printer, stack: &str, rows: &[Row]) {
             "  {replaced} resource(s) will be replaced and {maybe} may be: a replaced resource is deleted after its replacement is created"
         )));
     }
+    if let Some(rollout) = instance_rollout {
+        p.line(&p.alarm(&format!("  {rollout}")));
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +432,59 @@ mod tests {
         assert_eq!(capabilities(&unnamed), [Capability::CapabilityIam]);
         let named = serde_json::json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}});
         assert_eq!(capabilities(&named), [Capability::CapabilityNamedIam]);
+    }
+
+    fn row(action: &str, id: &str, ty: &str) -> Row {
+        Row {
+            action: action.to_owned(),
+            logical_id: id.to_owned(),
+            resource_type: ty.to_owned(),
+            replacement: String::new(),
+            scope: "Properties".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_new_launch_template_version_is_an_instance_rollout() {
+        let template = serde_json::json!({"Resources": {
+            "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+                "ImageId": {"Fn::If": ["AmiFromParameter", {"Ref": "AmiParameter"}, {"Ref": "ImageId"}]},
+                "InstanceType": {"Ref": "InstanceType"}}}},
+            "AutoScalingGroup": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+                "LaunchTemplate": {"LaunchTemplateId": {"Ref": "LaunchTemplate"}}}},
+            "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": {"Ref": "TaskCpu"}}}}});
+        let lt = row("Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate");
+        let service = row("Modify", "TaskDefinition", "AWS::ECS::TaskDefinition");
+        let said = instance_rollout(&[lt.clone(), service.clone()], &[], &template).expect("a rollout");
+        assert!(
+            said.starts_with("INSTANCES ARE REPLACED: LaunchTemplate changes")
+                && said.contains("so AutoScalingGroup replaces"),
+            "{said}"
+        );
+        // The parameter alone says it too (an emulator lists no resource changes).
+        let said = instance_rollout(&[], &["ImageId"], &template).expect("a rollout");
+        assert!(
+            said.starts_with("INSTANCES ARE REPLACED: LaunchTemplate (parameter ImageId) changes"),
+            "{said}"
+        );
+        assert_eq!(
+            instance_rollout(
+                std::slice::from_ref(&service),
+                &["TaskCpu", "ImageTag"],
+                &template
+            ),
+            None,
+            "an image or task deploy leaves the instances be"
+        );
+        assert_eq!(
+            instance_rollout(
+                &[row("Add", "LaunchTemplate", "AWS::EC2::LaunchTemplate"), service],
+                &[],
+                &template
+            ),
+            None,
+            "a new stack starts its instances, it replaces none"
+        );
     }
 
     #[test]

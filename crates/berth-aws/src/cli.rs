@@ -87,6 +87,27 @@ pub async fn run(
     };
     match command {
         Command::Secrets(s) => secrets_command(s, p, confirm).await,
+        Command::Ami(a) => {
+            let stage = load_stage(a.aws.stages.as_deref(), &a.stage)?;
+            let region = a.aws.region.clone().unwrap_or_else(|| stage.region.clone());
+            let session =
+                aws::connect(a.aws.profile.as_deref(), &region, a.aws.endpoint_url.as_deref()).await;
+            let shown = stage
+                .file
+                .strip_prefix(root())
+                .unwrap_or(&stage.file)
+                .display()
+                .to_string();
+            crate::ami::run(
+                &session.ssm,
+                &stage,
+                &shown,
+                a.write,
+                a.output == OutputFormat::Json,
+                p,
+            )
+            .await
+        }
         Command::Deploy(d) => {
             let t = Opened::open(&d.aws, &d.target, Gate::Checked).await?;
             let env = t.env(&ui);

@@ -32,7 +32,7 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
             })
             .collect();
         p.line(&format!("{name} does not exist: deploy would create it"));
-        changeset::print(p, name, &rows);
+        changeset::print(p, name, &rows, None);
         if json_out {
             p.data(&json!({"stack": name, "exists": false, "changes": rows}).to_string());
         }
@@ -73,18 +73,29 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
         ),
     };
     deleted?;
+    let changed: Vec<&str> = params.iter().map(|(k, _, _)| k.as_str()).collect();
+    let rollout = changeset::instance_rollout(&rows, &changed, &req.template);
     if rows.is_empty() && params.is_empty() {
         p.line(&format!("{name}: no changes"));
     } else {
         deploy::print_parameter_changes(p, &params);
-        changeset::print(p, name, &rows);
+        changeset::print(p, name, &rows, rollout.as_deref());
     }
     if json_out {
         let params: Vec<Value> = params
             .iter()
             .map(|(k, old, new)| json!({"parameter": k, "from": old, "to": new}))
             .collect();
-        p.data(&json!({"stack": name, "exists": true, "changes": rows, "parameters": params}).to_string());
+        p.data(
+            &json!({
+                "stack": name,
+                "exists": true,
+                "changes": rows,
+                "replaces_instances": rollout.is_some(),
+                "parameters": params,
+            })
+            .to_string(),
+        );
     }
     Ok(!rows.is_empty() || !params.is_empty())
 }

@@ -146,7 +146,9 @@ pub async fn deploy(env: &Env<'_>, req: &Request, opts: &Options) -> Result<Outc
     };
     let rows = changeset::rows(&ready.changes);
     print_parameter_changes(p, &param_changes);
-    changeset::print(p, name, &rows);
+    let changed: Vec<&str> = param_changes.iter().map(|(k, _, _)| k.as_str()).collect();
+    let rollout = changeset::instance_rollout(&rows, &changed, &req.template);
+    changeset::print(p, name, &rows, rollout.as_deref());
     if opts.no_execute {
         p.line(&format!(
             "prepared; execute it with:\n  {}",
@@ -154,7 +156,7 @@ pub async fn deploy(env: &Env<'_>, req: &Request, opts: &Options) -> Result<Outc
         ));
         if opts.json {
             p.data(
-                &json!({"stack": name, "result": "prepared", "change_set": cs_name, "changes": rows})
+                &json!({"stack": name, "result": "prepared", "change_set": cs_name, "changes": rows, "replaces_instances": rollout.is_some()})
                     .to_string(),
             );
         }
@@ -422,7 +424,8 @@ async fn execute_prepared(env: &Env<'_>, req: &Request, opts: &Options, cs: &str
         Waited::NoChanges => fail!(Code::Error, "change set {cs} has no changes to execute"),
     };
     let rows = changeset::rows(&ready.changes);
-    changeset::print(env.printer, name, &rows);
+    let rollout = changeset::instance_rollout(&rows, &[], &req.template);
+    changeset::print(env.printer, name, &rows, rollout.as_deref());
     confirm_or_refuse(env, opts, &format!("execute change set {cs} on {name}?"), cs)?;
     execute_and_follow(env, req, opts, &ready, rows.len()).await
 }
@@ -535,12 +538,27 @@ pub fn parameter_changes(
                 let old = deployed.get(k.as_str()).copied();
                 match old {
                     Some("****") => None,
-                    Some(old) if old == new => None,
+                    Some(old) if same_value(old, new) => None,
                     _ => Some((k.clone(), old.unwrap_or("(not set)").to_owned(), new.clone())),
                 }
             }
         })
         .collect()
+}
+
+/// Whether a deployed parameter value is the one wanted: the same text, or the same list (a
+/// `CommaDelimitedList` or `List<...>` value comes back as `a,b` from AWS and as `['a', 'b']` from
+/// moto).
+fn same_value(deployed: &str, wanted: &str) -> bool {
+    let items = |v: &str| -> Vec<String> {
+        let inner = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(v);
+        inner
+            .split(',')
+            .map(|i| i.trim().trim_matches('\'').to_owned())
+            .filter(|i| !i.is_empty())
+            .collect()
+    };
+    deployed == wanted || (wanted.contains(',') && items(deployed) == items(wanted))
 }
 
 pub fn print_parameter_changes(p: &Printer, changes: &[ParamChange]) {
@@ -562,6 +580,20 @@ pub async fn outputs(cfn: &Client, stack: &str) -> Result<BTreeMap<String, Strin
         .into_iter()
         .filter_map(|o| Some((o.output_key?, o.output_value.unwrap_or_default())))
         .collect())
+}
+
+#[cfg(test)]
+mod same_value_tests {
+    use super::same_value;
+
+    #[test]
+    fn lists_compare_by_their_items() {
+        assert!(same_value("a,b", "a,b"));
+        assert!(same_value("['subnet-1', 'subnet-2']", "subnet-1,subnet-2"));
+        assert!(!same_value("['subnet-1', 'subnet-3']", "subnet-1,subnet-2"));
+        assert!(!same_value("2", "3"));
+        assert!(!same_value("[x]", "x"), "a single value is compared as text");
+    }
 }
 
 #[cfg(test)]

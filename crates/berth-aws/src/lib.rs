@@ -1,6 +1,7 @@
 //! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback|secrets` run this
 //! crate's binary, so that the rest of berth (and `cargo xtask synth`) never compiles the AWS SDK.
 
+pub mod ami;
 pub mod aws;
 pub mod changeset;
 pub mod cli;

@@ -1103,3 +1103,55 @@ async fn an_operation_in_progress_blocks_unless_waited_for() {
     assert_eq!(run.result.unwrap(), Outcome::NoChanges);
     assert_eq!(create.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_change_set_that_replaces_the_instances_says_so_before_anyone_answers() {
+    let describe_stacks = mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::UpdateComplete));
+    let create =
+        mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    // An AMI bump: the launch template gets a new version, so the group rolls its instances.
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            vec![
+                change(
+                    ChangeAction::Modify,
+                    "LaunchTemplate",
+                    "AWS::EC2::LaunchTemplate",
+                    Some(Replacement::False),
+                ),
+                change(
+                    ChangeAction::Modify,
+                    "AutoScalingGroup",
+                    "AWS::AutoScaling::AutoScalingGroup",
+                    Some(Replacement::False),
+                ),
+            ],
+            None,
+        )
+    });
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe_stacks, &create, &describe_cs, &execute]
+    );
+    let opts = Options {
+        yes: false,
+        no_execute: true,
+        ..options()
+    };
+    let run = run_with(&cfn, &no_s3(), None, &request(100), &opts, &Interrupt::default()).await;
+    assert!(matches!(run.result, Ok(Outcome::Prepared { .. })));
+    let shown = run.err.text();
+    let table = shown.find("LaunchTemplate").expect("the table");
+    let warning = shown
+        .find("INSTANCES ARE REPLACED: LaunchTemplate changes")
+        .unwrap_or_else(|| panic!("no warning:\n{shown}"));
+    assert!(table < warning, "the warning follows the table:\n{shown}");
+    assert!(
+        shown.contains("so AutoScalingGroup replaces every container instance, one at a time"),
+        "{shown}"
+    );
+    assert_eq!(execute.num_calls(), 0);
+}

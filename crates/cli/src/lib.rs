@@ -76,6 +76,8 @@ pub enum Command {
     /// The app's secrets in SSM Parameter Store, under the stage's KMS key: put (value from stdin or a
     /// prompt), list, rm, check
     Secrets(SecretsArgs),
+    /// The stage's pinned AMI against AWS's current ECS-optimized one; --write pins the current one
+    Ami(AmiArgs),
     /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
     Tools,
 }
@@ -308,6 +310,26 @@ pub struct RollbackArgs {
     pub skip: Vec<String>,
     #[arg(long, value_enum, default_value = "bar")]
     pub progress: Progress,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "An AMI bump is a change of the stage file, reviewed like any other:\n  \
+    cargo xtask ami --stage dev --write     (pins AWS's current ECS-optimized AMI in infra/stages/dev.yaml)\n  \
+    cargo xtask synth && cargo xtask diff service --stage dev   (shows the instances being replaced)\n\
+    then commit, and deploy."
+)]
+pub struct AmiArgs {
+    /// The stage (a file infra/stages/<STAGE>.yaml)
+    #[arg(long)]
+    pub stage: String,
+    /// Pin the current AMI in the stage file (its `ami` and `ami_name`)
+    #[arg(long)]
+    pub write: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -392,6 +392,121 @@ fn bl307_imdsv2_is_required() {
     );
 }
 
+/// An ECS container-instance group: its launch template joins a cluster under `set -e` and signals
+/// (`trap` lines in `script` come first), with the given update policy, the AMI `image_id`, and
+/// `extra` resources.
+fn ecs_group(policy: &str, script: &str, image_id: &str, extra: &str) -> String {
+    format!(
+        "Parameters:
+  Ami:
+    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+    Default: /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id
+Resources:
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: {image_id}
+        MetadataOptions: {{HttpTokens: required}}
+        UserData: !Base64 {{\"Fn::Sub\": \"#!/bin/bash\\nset -euo pipefail\\n{script}echo ECS_CLUSTER=x >> /etc/ecs/ecs.config\\n{SIGNAL}\"}}
+  Asg:
+    Type: AWS::AutoScaling::AutoScalingGroup
+{WAIT}
+{policy}
+    Properties:
+      MinSize: '2'
+      MaxSize: '4'
+      VPCZoneIdentifier: [subnet-1, subnet-2]
+      NewInstancesProtectedFromScaleIn: true
+      LaunchTemplate:
+        LaunchTemplateId: !Ref Lt
+        Version: !GetAtt Lt.LatestVersionNumber
+{extra}"
+    )
+}
+
+const TRAP: &str = "trap '/opt/aws/bin/cfn-signal -e 1 --stack ${AWS::StackName} --resource Asg' ERR\\n";
+const ROLLING: &str = "    UpdatePolicy:\n      AutoScalingRollingUpdate: {MaxBatchSize: 1, MinInstancesInService: 2, WaitOnResourceSignals: true, PauseTime: PT15M}";
+const DRAINING: &str = "  Cp:
+    Type: AWS::ECS::CapacityProvider
+    Properties:
+      AutoScalingGroupProvider:
+        AutoScalingGroupArn: !Ref Asg
+        ManagedDraining: ENABLED
+        ManagedTerminationProtection: ENABLED
+        ManagedScaling: {Status: ENABLED, TargetCapacity: 100}
+";
+
+#[test]
+fn bl308_ecs_instances_are_drained_before_they_go() {
+    let replacing = "    UpdatePolicy:\n      AutoScalingReplacingUpdate: {WillReplace: true}";
+    check(
+        "BL308",
+        "creates a new group and deletes this one without draining ECS",
+        &ecs_group(replacing, TRAP, "ami-12345678", DRAINING),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+    check(
+        "BL308",
+        "no capacity provider manages this group",
+        &ecs_group(ROLLING, TRAP, "ami-12345678", ""),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+    check(
+        "BL308",
+        "its capacity provider Cp does not set ManagedDraining: ENABLED",
+        &ecs_group(
+            ROLLING,
+            TRAP,
+            "ami-12345678",
+            &DRAINING.replace("ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+        ),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+}
+
+#[test]
+fn bl309_no_ssm_ami_on_a_group_replaced_on_update() {
+    check(
+        "BL309",
+        "the instances' AMI is the SSM parameter Ami, resolved again on every stack update",
+        &ecs_group(ROLLING, TRAP, "!Ref Ami", DRAINING),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+}
+
+#[test]
+fn bl310_user_data_signals_its_failures() {
+    check(
+        "BL310",
+        "signals only success: a failure sends nothing",
+        &ecs_group(ROLLING, "", "ami-12345678", DRAINING),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+}
+
+#[test]
+fn bl311_instances_keep_out_of_the_load_balancers_public_subnets() {
+    let alb = |subnets: &str| {
+        format!(
+            "  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      Scheme: internet-facing
+      Subnets: {subnets}
+"
+        )
+    };
+    let shared = format!("{DRAINING}{}", alb("[subnet-1, subnet-2]"));
+    let own = format!("{DRAINING}{}", alb("[subnet-3, subnet-4]"));
+    check(
+        "BL311",
+        "the instances use the subnets of the internet-facing load balancer Alb (public)",
+        &ecs_group(ROLLING, TRAP, "ami-12345678", &shared),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", &own),
+    );
+}
+
 fn key(statements: &str) -> String {
     format!(
         "Resources:

@@ -61,6 +61,12 @@ fn with_the_duplicate_removed_every_other_mistake_raises_its_rule() {
         "EC2SecurityGroup",
         "admits tcp ports 0-65535 from the load balancer's group ALBSecurityGroup",
     );
+    // The group replaced whole on update: every task stops at once.
+    raised(
+        "BL308",
+        "AutoScalingGroup",
+        "creates a new group and deletes this one without draining ECS",
+    );
     // A key nobody administers.
     raised("BL401", "KMSKey", "no statement allows kms:* to the account");
     // The hard-coded AMI in a launch configuration (and its IMDSv1).

@@ -66,14 +66,21 @@ pub mod service_params {
     pub const APP_NAME: &str = "AppName";
     pub const STAGE_NAME: &str = "StageName";
     pub const VPC_ID: &str = "VpcId";
-    pub const SUBNET_IDS: &str = "SubnetIds";
+    /// The load balancer's (public) subnets.
+    pub const LOAD_BALANCER_SUBNET_IDS: &str = "LoadBalancerSubnetIds";
+    /// The container instances' subnets.
+    pub const INSTANCE_SUBNET_IDS: &str = "InstanceSubnetIds";
+    /// "true": the instances get public IPs (an account without NAT).
+    pub const INSTANCE_PUBLIC_IP: &str = "InstancePublicIp";
     pub const CERTIFICATE_ARN: &str = "CertificateArn";
     pub const HTTP_REDIRECT: &str = "HttpRedirect";
+    /// The pinned AMI, or empty to follow [`AMI_PARAMETER`].
     pub const IMAGE_ID: &str = "ImageId";
+    /// Opt-in: the SSM parameter the AMI follows when [`IMAGE_ID`] is empty.
+    pub const AMI_PARAMETER: &str = "AmiParameter";
     pub const INSTANCE_TYPE: &str = "InstanceType";
     pub const ROOT_VOLUME_SIZE: &str = "RootVolumeSize";
     pub const MIN_SIZE: &str = "MinSize";
-    pub const DESIRED_CAPACITY: &str = "DesiredCapacity";
     pub const MAX_SIZE: &str = "MaxSize";
     pub const DESIRED_COUNT: &str = "DesiredCount";
     pub const TASK_CPU: &str = "TaskCpu";
@@ -95,6 +102,8 @@ pub mod pipeline_params {
     pub const INFRA_BRANCH: &str = "InfraBranch";
     pub const INFRA_PATHS: &str = "InfraPaths";
     pub const REQUIRE_APPROVAL: &str = "RequireApproval";
+    /// `x86_64` or `arm64`: the build runs on the container instances' architecture.
+    pub const BUILD_ARCHITECTURE: &str = "BuildArchitecture";
     pub const LEGACY_GITHUB_TOKEN_SECRET: &str = "LegacyGitHubTokenSecret";
 }
 
@@ -282,6 +291,12 @@ impl<'a> Names<'a> {
     /// Named, so that the service stack refers to it by ARN without importing an export.
     pub fn task_execution_policy(&self) -> String {
         format!("{}-{}-task-execution", self.app, self.stage)
+    }
+
+    /// The container instances' managed policy (in the pipeline stack): `sample-dev-instance`. Named,
+    /// like [`Names::task_execution_policy`], so the service stack attaches it by ARN.
+    pub fn instance_policy(&self) -> String {
+        format!("{}-{}-instance", self.app, self.stage)
     }
 
     /// The container instances' role and instance profile: `sample-dev-svc-instance`.

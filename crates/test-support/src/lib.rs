@@ -262,8 +262,9 @@ pub fn aws_cli(server: &Server, region: &str, args: &[&str]) -> Result<String, S
 }
 
 /// What the README asks a new user to have before the first deploy, created in an emulator: a VPC with
-/// two subnets in different zones of the example stage's region, and a certificate. Returns the
-/// example stage file (`infra/stages/dev.yaml`) rewritten to use them.
+/// two public subnets (the load balancer's) and two private ones (the instances'), each pair in two
+/// zones of the example stage's region, and a certificate. Returns the example stage file
+/// (`infra/stages/dev.yaml`) rewritten to use them.
 pub fn example_stage_in(server: &Server) -> String {
     let region = "ap-northeast-1";
     let field = |json: &str, path: &[&str]| -> String {
@@ -301,6 +302,10 @@ pub fn example_stage_in(server: &Server) -> String {
         subnet("10.0.0.0/24", "ap-northeast-1a"),
         subnet("10.0.1.0/24", "ap-northeast-1c"),
     );
+    let (private_a, private_c) = (
+        subnet("10.0.10.0/24", "ap-northeast-1a"),
+        subnet("10.0.11.0/24", "ap-northeast-1c"),
+    );
     let cert = field(
         &cli(&["acm", "request-certificate", "--domain-name", "app.example.com"]),
         &["CertificateArn"],
@@ -317,6 +322,8 @@ pub fn example_stage_in(server: &Server) -> String {
         .replace("vpc-0123456789abcdef0", &vpc)
         .replace("subnet-0123456789abcdef0", &a)
         .replace("subnet-0fedcba9876543210", &c)
+        .replace("subnet-0aaaaaaaaaaaaaaa1", &private_a)
+        .replace("subnet-0aaaaaaaaaaaaaaa2", &private_c)
         .replace(
             "arn:aws:acm:ap-northeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
             &cert,

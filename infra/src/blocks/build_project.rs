@@ -2,16 +2,20 @@
 //! to the stage's repository and writes `build.json`; its log group, encrypted with the stage key; and
 //! its role's permissions.
 
+use cfn::fns::if_;
 use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{codebuild, ecr, iam, kms, logs};
-use cfn::{Attributes, Res, Template, Val, pseudo};
+use cfn::{Attributes, Cond, Res, Template, Val, pseudo};
 use pipeline_model::build_env;
 
 use crate::blocks::ArtifactStore;
 use crate::naming::{StageNames, ecr_token};
 
-/// The CodeBuild image: the current standard Amazon Linux image (docker, aws cli, git).
+/// The CodeBuild image for x86_64 builds: the current standard Amazon Linux image (docker, aws cli, git).
 pub const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
+
+/// The CodeBuild image for arm64 builds (Graviton container instances run arm64 images).
+pub const BUILD_IMAGE_ARM: &str = "aws/codebuild/amazonlinux-aarch64-standard:3.0";
 
 /// Days the build's logs are kept.
 pub const BUILD_LOG_RETENTION_DAYS: i64 = 30;
@@ -26,6 +30,8 @@ pub struct BuildProjectProps<'a> {
     pub key: Res<kms::Key>,
     pub artifacts: &'a ArtifactStore,
     pub repository: Res<ecr::Repository>,
+    /// Build on arm64 (the container instances are Graviton): the image is built natively for them.
+    pub on_arm: Cond,
 }
 
 #[derive(Clone, Copy)]
@@ -106,19 +112,23 @@ impl BuildProject {
             "BuildProject",
             codebuild::Project::new(
                 codebuild::project::Artifacts::new("CODEPIPELINE"),
-                codebuild::project::Environment::new("BUILD_GENERAL1_SMALL", BUILD_IMAGE, "LINUX_CONTAINER")
-                    // docker builds need the docker daemon
-                    .privileged_mode(true)
-                    .environment_variables(vec![
-                        codebuild::project::EnvironmentVariable::new(
-                            build_env::AWS_DEFAULT_REGION,
-                            pseudo::region(),
-                        ),
-                        codebuild::project::EnvironmentVariable::new(
-                            build_env::REPOSITORY_URI,
-                            props.repository.repository_uri(),
-                        ),
-                    ]),
+                codebuild::project::Environment::new(
+                    "BUILD_GENERAL1_SMALL",
+                    if_(props.on_arm, BUILD_IMAGE_ARM, BUILD_IMAGE),
+                    if_(props.on_arm, "ARM_CONTAINER", "LINUX_CONTAINER"),
+                )
+                // docker builds need the docker daemon
+                .privileged_mode(true)
+                .environment_variables(vec![
+                    codebuild::project::EnvironmentVariable::new(
+                        build_env::AWS_DEFAULT_REGION,
+                        pseudo::region(),
+                    ),
+                    codebuild::project::EnvironmentVariable::new(
+                        build_env::REPOSITORY_URI,
+                        props.repository.repository_uri(),
+                    ),
+                ]),
                 props.role.arn(),
                 codebuild::project::Source::new("CODEPIPELINE").build_spec(pipeline_model::BUILDSPEC_PATH),
             )

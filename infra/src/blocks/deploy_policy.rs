@@ -13,8 +13,10 @@ use crate::naming::StageNames;
 pub struct ServiceDeployPolicyProps {
     pub names: StageNames,
     pub role: Res<iam::Role>,
-    /// The managed policy the service's task execution role may attach.
+    /// The managed policies the service's roles may attach: the task execution role's...
     pub task_execution_policy: Res<iam::ManagedPolicy>,
+    /// ...and the container instances'.
+    pub instance_policy: Res<iam::ManagedPolicy>,
 }
 
 #[derive(Clone, Copy)]
@@ -27,6 +29,7 @@ impl ServiceDeployPolicy {
         let n = props.names;
         let names = n.names();
         let task_execution_policy = props.task_execution_policy;
+        let instance_policy = props.instance_policy;
         let role_prefix = n.iam_arn(format!("role/{}*", names.service_role_prefix()));
         let profile_prefix = n.iam_arn(format!("instance-profile/{}*", names.service_role_prefix()));
         let scoped = |service: &str| n.arn(service, "*");
@@ -104,15 +107,19 @@ impl ServiceDeployPolicy {
                         Statement::allow()
                             .sid("Containers")
                             .actions([
+                                "ecs:CreateCapacityProvider",
                                 "ecs:CreateCluster",
                                 "ecs:CreateService",
+                                "ecs:DeleteCapacityProvider",
                                 "ecs:DeleteCluster",
                                 "ecs:DeleteService",
+                                "ecs:DescribeCapacityProviders",
                                 "ecs:DescribeClusters",
                                 "ecs:DescribeServices",
                                 "ecs:PutClusterCapacityProviders",
                                 "ecs:TagResource",
                                 "ecs:UntagResource",
+                                "ecs:UpdateCapacityProvider",
                                 "ecs:UpdateCluster",
                                 "ecs:UpdateClusterSettings",
                                 "ecs:UpdateService",
@@ -188,6 +195,7 @@ impl ServiceDeployPolicy {
                                     )),
                                     Sub::new("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore").into(),
                                     task_execution_policy.to_ref(),
+                                instance_policy.to_ref(),
                                 ],
                             ),
                     )

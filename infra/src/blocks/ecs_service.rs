@@ -1,6 +1,7 @@
 //! The ECS service: the app's task definition (bridge mode, dynamic host ports, secrets by name from
 //! Parameter Store, logs to CloudWatch) and the service that keeps it running behind the load
-//! balancer, spread over availability zones and instances, deployed with a circuit breaker.
+//! balancer, spread over availability zones and instances, placed through the container instances'
+//! capacity provider, deployed with a circuit breaker.
 
 use cfn::fns::Sub;
 use cfn::params::{Integer, Str};
@@ -21,6 +22,10 @@ pub const MINIMUM_HEALTHY_PERCENT: u32 = 50;
 pub struct EcsServiceProps {
     pub names: StageNames,
     pub cluster: Res<ecs::Cluster>,
+    /// Where the tasks run: the container instances' capacity provider...
+    pub capacity_provider: Res<ecs::CapacityProvider>,
+    /// ...once the cluster has it (the service depends on the association, so it is deleted first).
+    pub capacity_provider_association: Res<ecs::ClusterCapacityProviderAssociations>,
     pub target_group: Res<elbv2::TargetGroup>,
     /// The listener that attaches the target group to the load balancer (the service waits for it).
     pub listener: Res<elbv2::Listener>,
@@ -136,7 +141,13 @@ impl EcsService {
                 .cluster(props.cluster.to_ref())
                 .task_definition(task_definition.to_ref())
                 .desired_count(props.desired_count)
-                .launch_type(ecs::service::LaunchType::Ec2)
+                // Through the capacity provider, not a launch type: ECS scales the instances to fit the
+                // tasks and drains an instance before it goes.
+                .capacity_provider_strategy(vec![
+                    ecs::service::CapacityProviderStrategyItem::new()
+                        .capacity_provider(props.capacity_provider.to_ref())
+                        .weight(1),
+                ])
                 .health_check_grace_period_seconds(props.health_check_grace_seconds)
                 // The seed's trap: without a strategy ECS may pack every task onto one instance.
                 .placement_strategies(vec![
@@ -159,8 +170,11 @@ impl EcsService {
                 )
                 .enable_ecs_managed_tags(true)
                 .propagate_tags(ecs::service::PropagateTags::Service),
-            // The target group is attached to the load balancer through the listener: wait for it.
-            Attributes::new().depends_on(props.listener),
+            // The target group is attached to the load balancer through the listener: wait for it; and
+            // for the cluster's capacity providers.
+            Attributes::new()
+                .depends_on(props.listener)
+                .depends_on(props.capacity_provider_association),
         );
         EcsService {
             log_group,

@@ -6,7 +6,7 @@
 //!
 //! The service stack: [`LoadBalancer`], [`ContainerInstances`], [`EcsService`].
 //! The pipeline stack: [`StageKey`], [`LogBucket`], [`ArtifactStore`], [`ImageRepository`],
-//! [`TaskExecutionPolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
+//! [`TaskExecutionPolicy`], [`InstancePolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
 
 mod buckets;
 mod build_project;
@@ -15,19 +15,26 @@ mod delivery;
 mod deploy_policy;
 mod ecs_service;
 mod image_repository;
+mod instance_policy;
 mod load_balancer;
 mod stage_key;
 mod task_execution;
 
 pub use buckets::{ACCESS_LOG_RETENTION_DAYS, ArtifactStore, ELB_LOG_ACCOUNTS, LogBucket};
-pub use build_project::{BUILD_IMAGE, BUILD_LOG_RETENTION_DAYS, BuildProject, BuildProjectProps};
-pub use container_instances::{ContainerInstances, ContainerInstancesProps, SIGNAL_TIMEOUT};
+pub use build_project::{
+    BUILD_IMAGE, BUILD_IMAGE_ARM, BUILD_LOG_RETENTION_DAYS, BuildProject, BuildProjectProps,
+};
+pub use container_instances::{
+    ContainerInstances, ContainerInstancesProps, INSTANCE_WARMUP_SECONDS, REPLACEMENT_BATCH, SIGNAL_TIMEOUT,
+    SUSPENDED_DURING_REPLACEMENT, TARGET_CAPACITY_PERCENT,
+};
 pub use delivery::{DeliveryPipeline, DeliveryPipelineProps, GitSource, Sources};
 pub use deploy_policy::{ServiceDeployPolicy, ServiceDeployPolicyProps};
 pub use ecs_service::{
     EcsService, EcsServiceProps, MAXIMUM_PERCENT, MINIMUM_HEALTHY_PERCENT, STOP_TIMEOUT_SECONDS,
 };
 pub use image_repository::{IMAGES_KEPT, ImageRepository};
+pub use instance_policy::InstancePolicy;
 pub use load_balancer::{
     DEREGISTRATION_DELAY_SECONDS, DYNAMIC_PORTS, HEALTH_CHECK_INTERVAL_SECONDS, HEALTHY_THRESHOLD,
     LoadBalancer, LoadBalancerProps, TLS_POLICY, UNHEALTHY_THRESHOLD,

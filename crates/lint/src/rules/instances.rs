@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use super::{
-    EBS_WITHOUT_VOLUME_TYPE, IMDSV2_NOT_REQUIRED, LAUNCH_CONFIGURATION, SIGNAL_COUNT_ABOVE_CAPACITY,
-    SIGNALS_MISMATCH, TIMEOUT_NOT_ISO8601, USER_DATA_NOT_BASE64,
+    EBS_WITHOUT_VOLUME_TYPE, ECS_INSTANCES_NOT_DRAINED, IMDSV2_NOT_REQUIRED,
+    INSTANCES_IN_LOAD_BALANCER_SUBNETS, LAUNCH_CONFIGURATION, SIGNAL_COUNT_ABOVE_CAPACITY, SIGNALS_MISMATCH,
+    SSM_AMI_ON_REPLACED_GROUP, TIMEOUT_NOT_ISO8601, USER_DATA_EXITS_WITHOUT_SIGNAL, USER_DATA_NOT_BASE64,
 };
 use crate::template::{Template, int, items, ref_id, string, strings};
 use crate::{Finding, finding};
@@ -67,6 +68,168 @@ fn runs_cfn_signal(user_data: &Value) -> bool {
     strings(user_data).iter().any(|s| s.contains("cfn-signal"))
 }
 
+/// True when a script stops at the first failing command: `set -e` (in any flag combination),
+/// `set -o errexit`, or a `bash -e` shebang.
+fn exits_on_error(script: &str) -> bool {
+    script.lines().map(str::trim).any(|l| {
+        let flags = |rest: &str| {
+            rest.split_whitespace()
+                .any(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('e'))
+        };
+        l.strip_prefix("set ")
+            .is_some_and(|r| flags(r) || r.contains("errexit"))
+            || (l.starts_with("#!") && l.contains("bash") && flags(l.split_once(' ').map_or("", |x| x.1)))
+    })
+}
+
+/// True when a script traps errors (or its exit) with a handler: the one place a failure can be
+/// signalled from.
+fn traps_failure(script: &str) -> bool {
+    script.lines().map(str::trim).any(|l| {
+        l.starts_with("trap ")
+            && l.split_whitespace()
+                .rev()
+                .take(2)
+                .any(|w| matches!(w, "ERR" | "EXIT" | "0"))
+    })
+}
+
+/// The launch template (or configuration) data of the group's instances, from this template: the one
+/// the group refers to, or, when it names one by a literal name, the template's only one.
+fn group_launch_data<'a>(t: &Template<'a>, group: &Value) -> Option<&'a Value> {
+    let source = launch_source(t, group).or_else(|| {
+        let sources: Vec<&str> = t
+            .resources()
+            .into_iter()
+            .filter(|(_, r)| {
+                matches!(
+                    r["Type"].as_str(),
+                    Some("AWS::EC2::LaunchTemplate" | "AWS::AutoScaling::LaunchConfiguration")
+                )
+            })
+            .map(|(id, _)| id)
+            .collect();
+        (sources.len() == 1).then(|| sources[0])
+    })?;
+    let (ty, r) = (t.type_of(source)?, t.resource(source)?);
+    launch_data(ty, r).map(|(_, d)| d)
+}
+
+/// The capacity providers of this template that manage `group_id`, with whether they drain.
+fn capacity_providers<'a>(t: &Template<'a>, group_id: &str) -> Vec<(&'a str, bool)> {
+    t.of_type("AWS::ECS::CapacityProvider")
+        .into_iter()
+        .filter_map(|(id, cp)| {
+            let p = &cp["Properties"]["AutoScalingGroupProvider"];
+            let manages = t.referenced(&p["AutoScalingGroupArn"]) == Some(group_id);
+            manages.then(|| (id, string(&p["ManagedDraining"]) == Some("ENABLED")))
+        })
+        .collect()
+}
+
+/// True when the group's instances are ECS container instances: they join a cluster, or a capacity
+/// provider manages the group.
+fn runs_ecs(t: &Template<'_>, group_id: &str, group: &Value) -> bool {
+    group_launch_data(t, group)
+        .is_some_and(|d| strings(&d["UserData"]).iter().any(|s| s.contains("ECS_CLUSTER")))
+        || !capacity_providers(t, group_id).is_empty()
+}
+
+/// The parameter an AMI value names, looking through nothing: a direct `Ref`.
+fn ssm_ami_parameter<'a>(t: &Template<'a>, image_id: &'a Value) -> Option<&'a str> {
+    let name = ref_id(image_id)?;
+    let ty = string(&t.parameter(name)?["Type"])?;
+    ty.starts_with("AWS::SSM::Parameter::Value<").then_some(name)
+}
+
+/// The rules about replacing and placing ECS container instances: draining, AMIs, failure signals,
+/// subnets.
+fn replacement_and_placement(t: &Template<'_>, out: &mut Vec<Finding>) {
+    for (id, group) in t.of_type("AWS::AutoScaling::AutoScalingGroup") {
+        let update = &group["UpdatePolicy"];
+        let replaces_all = update["AutoScalingReplacingUpdate"]["WillReplace"] == Value::Bool(true)
+            || string(&update["AutoScalingReplacingUpdate"]["WillReplace"]) == Some("true");
+        let rolls = update["AutoScalingRollingUpdate"].is_object();
+        if runs_ecs(t, id, group) {
+            let providers = capacity_providers(t, id);
+            if replaces_all {
+                out.push(finding(
+                    &ECS_INSTANCES_NOT_DRAINED,
+                    Some(id),
+                    "UpdatePolicy.AutoScalingReplacingUpdate.WillReplace",
+                    "a change to the instances creates a new group and deletes this one without draining ECS: \
+                     every task on it stops at once, and the load balancer answers 5xx until replacements are healthy"
+                        .to_owned(),
+                ));
+            } else if !providers.iter().any(|(_, drains)| *drains) {
+                out.push(finding(
+                    &ECS_INSTANCES_NOT_DRAINED,
+                    Some(id),
+                    "Type",
+                    match providers.first() {
+                        Some((cp, _)) => format!(
+                            "its capacity provider {cp} does not set ManagedDraining: ENABLED: scale-in, \
+                             rebalancing, health replacements and updates stop instances with their tasks running"
+                        ),
+                        None => "no capacity provider manages this group of ECS instances: scale-in, rebalancing, \
+                                 health replacements and updates stop instances with their tasks running"
+                            .to_owned(),
+                    },
+                ));
+            }
+        }
+        if let Some(data) = group_launch_data(t, group) {
+            if (replaces_all || rolls)
+                && let Some(param) = ssm_ami_parameter(t, &data["ImageId"])
+            {
+                out.push(finding(
+                    &SSM_AMI_ON_REPLACED_GROUP,
+                    Some(id),
+                    "UpdatePolicy",
+                    format!(
+                        "the instances' AMI is the SSM parameter {param}, resolved again on every stack update: the \
+                         first deploy after AWS publishes a new AMI replaces every instance, whatever it was for"
+                    ),
+                ));
+            }
+            if let Some(script) = strings(&data["UserData"])
+                .into_iter()
+                .find(|s| exits_on_error(s) && (s.contains("cfn-signal") || s.contains("signal-resource")))
+                && !traps_failure(script)
+            {
+                out.push(finding(
+                    &USER_DATA_EXITS_WITHOUT_SIGNAL,
+                    Some(id),
+                    "UserData",
+                    format!(
+                        "the UserData of {} stops at the first failing step under `set -e` and signals only \
+                         success: a failure sends nothing, and the stack waits out the whole signal timeout",
+                        launch_source(t, group).unwrap_or("its launch template")
+                    ),
+                ));
+            }
+        }
+        let subnets = &group["Properties"]["VPCZoneIdentifier"];
+        if !subnets.is_null() {
+            for (lb, alb) in t.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+                let p = &alb["Properties"];
+                let public = string(&p["Scheme"]).is_none_or(|s| s == "internet-facing");
+                if public && &p["Subnets"] == subnets {
+                    out.push(finding(
+                        &INSTANCES_IN_LOAD_BALANCER_SUBNETS,
+                        Some(id),
+                        "Properties.VPCZoneIdentifier",
+                        format!(
+                            "the instances use the subnets of the internet-facing load balancer {lb} (public): \
+                             without a public IP they reach neither ECS, ECR nor SSM, and never signal"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// True when a resource waits for signals: a CreationPolicy with ResourceSignal, or a rolling update
 /// that waits on them.
 fn waits_for_signals(r: &Value) -> bool {
@@ -76,6 +239,7 @@ fn waits_for_signals(r: &Value) -> bool {
 }
 
 pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
+    replacement_and_placement(t, out);
     for (id, r) in t.resources() {
         let ty = r["Type"].as_str().unwrap_or_default();
         if ty == "AWS::AutoScaling::LaunchConfiguration" {

@@ -153,6 +153,34 @@ rule!(
     "instances that do not require IMDSv2",
     "set MetadataOptions: {HttpTokens: required} in the launch template"
 );
+rule!(
+    ECS_INSTANCES_NOT_DRAINED,
+    "BL308",
+    Error,
+    "an Auto Scaling group of ECS container instances replaced or scaled without draining its tasks",
+    "manage the group with an AWS::ECS::CapacityProvider (ManagedDraining: ENABLED, managed scaling and termination protection) and replace instances with AutoScalingRollingUpdate (WaitOnResourceSignals) or an instance refresh, never AutoScalingReplacingUpdate"
+);
+rule!(
+    SSM_AMI_ON_REPLACED_GROUP,
+    "BL309",
+    Error,
+    "an AMI from an SSM-typed parameter on a group that replaces its instances on update",
+    "pin the AMI ID in the template's parameter values and change it as a reviewed commit (cargo xtask ami --write); CloudFormation resolves an SSM parameter again on every update"
+);
+rule!(
+    USER_DATA_EXITS_WITHOUT_SIGNAL,
+    "BL310",
+    Error,
+    "UserData under `set -e` that signals success but can exit without signalling failure",
+    "add `trap '<signal failure with a reason>' ERR` before the first step that can fail, so the stack fails at once with the cause instead of after the whole signal timeout"
+);
+rule!(
+    INSTANCES_IN_LOAD_BALANCER_SUBNETS,
+    "BL311",
+    Warning,
+    "instances in the subnets of an internet-facing load balancer (public subnets) without a stated reason",
+    "give the instances private subnets (a NAT gateway or VPC endpoints); for an account without NAT, give them public IPs and suppress this with the reason"
+);
 
 // KMS and IAM.
 rule!(
@@ -277,6 +305,10 @@ pub const ALL: &[Rule] = &[
     EBS_WITHOUT_VOLUME_TYPE,
     LAUNCH_CONFIGURATION,
     IMDSV2_NOT_REQUIRED,
+    ECS_INSTANCES_NOT_DRAINED,
+    SSM_AMI_ON_REPLACED_GROUP,
+    USER_DATA_EXITS_WITHOUT_SIGNAL,
+    INSTANCES_IN_LOAD_BALANCER_SUBNETS,
     KEY_WITHOUT_ADMINISTRATOR,
     KEY_WILDCARD_PRINCIPAL,
     ACTION_WILDCARD,
