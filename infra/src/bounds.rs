@@ -64,12 +64,21 @@ pub const INSTANCES_MIN: Bound = Bound::new(1, 99, " instances")
     .because(" (CloudFormation waits for the signal of each one the group starts with)");
 /// The most container instances (above the fewest: a replacement starts a new one first).
 pub const INSTANCES_MAX: Bound = Bound::new(2, 100, " instances");
-/// The service's tasks.
-pub const DESIRED_COUNT: Bound = Bound::new(1, 100, " tasks");
-/// CPU units of a task (1024 = one vCPU).
-pub const TASK_CPU: Bound = Bound::new(128, 10_240, " CPU units");
-/// Memory of a task, in MiB.
-pub const TASK_MEMORY: Bound = Bound::new(128, 30_720, " MiB");
+/// The fewest and the most tasks of the service (service auto scaling keeps the count between them).
+pub const MIN_COUNT: Bound = Bound::new(1, 100, " tasks");
+pub const MAX_COUNT: Bound = Bound::new(1, 100, " tasks");
+/// CPU units of a task (1024 = one vCPU): what ECS accepts for the EC2 launch type (its API reference,
+/// RegisterTaskDefinition `cpu`: 128 to 196608 units, 0.125 to 192 vCPUs). Whether it fits an instance
+/// is the capacity check's.
+pub const TASK_CPU: Bound = Bound::new(128, 196_608, " CPU units");
+/// Memory of a task, in MiB: at least 128; the most is what an instance registers (the capacity check).
+pub const TASK_MEMORY: Bound = Bound::new(128, 1_572_864, " MiB");
+/// The average CPU utilization service auto scaling aims at, in percent.
+pub const TARGET_CPU_PERCENT: Bound = Bound::new(10, 90, " percent");
+/// The requests per task and minute service auto scaling aims at.
+pub const TARGET_REQUESTS_PER_TARGET: Bound = Bound::new(1, 100_000, " requests per task and minute");
+/// Target 5xx responses per minute, in 2 of 3 minutes, that roll a deployment back.
+pub const ROLLBACK_5XX_PER_MINUTE: Bound = Bound::new(1, 100_000, " responses per minute");
 /// Seconds a new task may fail health checks while it starts.
 pub const HEALTH_CHECK_GRACE_SECONDS: Bound = Bound::new(0, 3600, " seconds");
 
@@ -85,10 +94,10 @@ mod tests {
     #[test]
     fn a_bound_says_the_value_and_the_range() {
         assert_eq!(TASK_CPU.check(128), Ok(()));
-        assert_eq!(TASK_CPU.check(10_240), Ok(()));
+        assert_eq!(TASK_CPU.check(196_608), Ok(()));
         assert_eq!(
             TASK_CPU.check(64),
-            Err("64 CPU units: expected 128 to 10240".to_owned())
+            Err("64 CPU units: expected 128 to 196608".to_owned())
         );
         assert_eq!(
             ROOT_VOLUME_GIB.check(8),

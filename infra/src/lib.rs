@@ -9,6 +9,7 @@
 
 pub mod blocks;
 pub mod bounds;
+pub mod capacity;
 pub mod instance_types;
 pub mod naming;
 pub mod pipeline;

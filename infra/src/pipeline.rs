@@ -20,9 +20,9 @@ use cfn::{Output, Parameter, Res, Template, Val, fns};
 use pipeline_model::{pipeline_outputs, pipeline_params as pp};
 
 use crate::blocks::{
-    ArtifactStore, BuildProject, BuildProjectProps, DeliveryPipeline, DeliveryPipelineProps, GitSource,
-    ImageRepository, InstancePolicy, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps, Sources,
-    StageKey, StageKeyProps, TaskExecutionPolicy,
+    ArtifactStore, BuildProject, BuildProjectProps, DeliveryPipeline, DeliveryPipelineProps, ExecPolicy,
+    GitSource, ImageRepository, InstancePolicy, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps,
+    Sources, StageKey, StageKeyProps, TaskExecutionPolicy,
 };
 use crate::naming::{StageNames, trusting};
 
@@ -180,6 +180,7 @@ pub fn template(template_extension: &str) -> Template {
     let repository = ImageRepository::add(&mut t, n, key.key);
     let task_execution = TaskExecutionPolicy::add(&mut t, n, key.key, repository.repository);
     let instance_policy = InstancePolicy::add(&mut t, n);
+    let exec_policy = ExecPolicy::add(&mut t, n);
     let build = BuildProject::add(
         &mut t,
         BuildProjectProps {
@@ -198,6 +199,7 @@ pub fn template(template_extension: &str) -> Template {
             role: deploy_role,
             task_execution_policy: task_execution.policy,
             instance_policy: instance_policy.policy,
+            exec_policy: exec_policy.policy,
         },
     );
     DeliveryPipeline::add(

@@ -42,7 +42,12 @@ struct Parameters {
     root_volume_gib: Param<Integer>,
     min_size: Param<Integer>,
     max_size: Param<Integer>,
-    desired_count: Param<Integer>,
+    min_count: Param<Integer>,
+    max_count: Param<Integer>,
+    target_cpu_percent: Param<Integer>,
+    target_requests_per_target: Param<Integer>,
+    rollback_5xx_per_minute: Param<Integer>,
+    enable_exec: Param<Str>,
     cpu: Param<Integer>,
     memory: Param<Integer>,
     time_zone: Param<Str>,
@@ -138,9 +143,35 @@ fn parameters(t: &mut Template) -> Parameters {
             bounds::INSTANCES_MAX
                 .parameter("Most container instances: ECS's capacity provider adds instances up to these"),
         ),
-        desired_count: t.add_parameter(
-            sp::DESIRED_COUNT,
-            bounds::DESIRED_COUNT.parameter("Tasks of the service"),
+        min_count: t.add_parameter(
+            sp::MIN_COUNT,
+            bounds::MIN_COUNT.parameter("Fewest tasks: service auto scaling never goes below, and the service starts with these"),
+        ),
+        max_count: t.add_parameter(
+            sp::MAX_COUNT,
+            bounds::MAX_COUNT.parameter("Most tasks: service auto scaling never goes above"),
+        ),
+        target_cpu_percent: t.add_parameter(
+            sp::TARGET_CPU_PERCENT,
+            bounds::TARGET_CPU_PERCENT
+                .parameter("Service auto scaling: the average CPU utilization of the tasks to aim at, in percent"),
+        ),
+        target_requests_per_target: t.add_parameter(
+            sp::TARGET_REQUESTS_PER_TARGET,
+            bounds::TARGET_REQUESTS_PER_TARGET
+                .parameter("Service auto scaling: the load balancer requests per task and minute to aim at"),
+        ),
+        rollback_5xx_per_minute: t.add_parameter(
+            sp::ROLLBACK_5XX_PER_MINUTE,
+            bounds::ROLLBACK_5XX_PER_MINUTE
+                .parameter("Target 5xx responses per minute (in 2 of 3 minutes) that roll a deployment back"),
+        ),
+        enable_exec: t.add_parameter(
+            sp::ENABLE_EXEC,
+            Parameter::<Str>::new()
+                .description("true: ECS Exec into the tasks (aws ecs execute-command)")
+                .allowed_values(["true", "false"])
+                .default_value("false"),
         ),
         cpu: t.add_parameter(
             sp::TASK_CPU,
@@ -183,6 +214,7 @@ pub fn template() -> Template {
     let redirect_http = t.add_condition("RedirectHttp", equals(p.redirect, "true"));
     let ami_from_parameter = t.add_condition("AmiFromParameter", equals(p.image_id, ""));
     let public_instances = t.add_condition("PublicInstances", equals(p.instance_public_ip, "true"));
+    let exec = t.add_condition("ExecEnabled", equals(p.enable_exec, "true"));
 
     let load_balancer = LoadBalancer::add(
         &mut t,
@@ -217,10 +249,16 @@ pub fn template() -> Template {
             cluster: instances.cluster,
             capacity_provider: instances.capacity_provider,
             capacity_provider_association: instances.association,
+            load_balancer: load_balancer.alb,
             target_group: load_balancer.target_group,
             listener: load_balancer.https_listener,
             image_tag: p.image_tag,
-            desired_count: p.desired_count,
+            min_count: p.min_count,
+            max_count: p.max_count,
+            target_cpu_percent: p.target_cpu_percent,
+            target_requests_per_target: p.target_requests_per_target,
+            rollback_5xx_per_minute: p.rollback_5xx_per_minute,
+            exec,
             cpu: p.cpu,
             memory: p.memory,
             time_zone: p.time_zone,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
 
 use crate::bounds::{self, Bound, LOG_RETENTION_DAYS};
-use crate::instance_types::Architecture;
+use crate::instance_types::{Architecture, InstanceType};
 use serde::Deserialize;
 
 /// The default ECS-optimized AMI: the SSM public parameter AWS keeps current.
@@ -128,6 +128,9 @@ pub struct Deploy {
 #[serde(deny_unknown_fields)]
 pub struct Instances {
     pub instance_type: InstanceTypeName,
+    /// The numbers of `instance_type` when berth's table does not know it.
+    #[serde(default)]
+    pub custom_instance_type: Option<CustomInstanceType>,
     /// The AMI, pinned: an AMI bump is a reviewed change of this line (`cargo xtask ami --write`).
     #[serde(default)]
     pub ami: Option<AmiId>,
@@ -152,7 +155,22 @@ pub struct Instances {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    pub desired_count: u32,
+    /// The fewest tasks: service auto scaling never goes below (and the service starts with these).
+    pub min_count: u32,
+    /// The most tasks: service auto scaling never goes above; the capacity check sizes for these.
+    pub max_count: u32,
+    /// What service auto scaling aims at.
+    #[serde(default)]
+    pub scaling: Scaling,
+    /// Target 5xx responses per minute (in 2 of 3 minutes) at which a deployment rolls back.
+    #[serde(default = "default_rollback_5xx")]
+    pub rollback_5xx_per_minute: u32,
+    /// ECS Exec into the tasks (`aws ecs execute-command`): an opt-in.
+    #[serde(default)]
+    pub exec: bool,
+    /// The 2017 design's fixed count: refused, with what replaced it.
+    #[serde(default)]
+    desired_count: Option<u32>,
     /// CPU units for the task (1024 = one vCPU).
     pub cpu: u32,
     /// MiB for the task (the container's hard limit).
@@ -161,6 +179,49 @@ pub struct Service {
     pub time_zone: TimeZone,
     pub log_retention_days: u32,
     pub health_check_grace_seconds: u32,
+}
+
+/// What service auto scaling aims at: both targets at once (the one that wants more tasks wins).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// Average CPU utilization of the service's tasks, in percent.
+    #[serde(default = "default_cpu_percent")]
+    pub cpu_percent: u32,
+    /// Load balancer requests per task and minute.
+    #[serde(default = "default_requests_per_target")]
+    pub requests_per_target: u32,
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Scaling {
+            cpu_percent: default_cpu_percent(),
+            requests_per_target: default_requests_per_target(),
+        }
+    }
+}
+
+fn default_cpu_percent() -> u32 {
+    60
+}
+
+fn default_requests_per_target() -> u32 {
+    1000
+}
+
+fn default_rollback_5xx() -> u32 {
+    10
+}
+
+/// The numbers of an instance type the table does not have (a new family, say): what the capacity
+/// check and the architecture checks need.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomInstanceType {
+    pub vcpus: u32,
+    pub memory_mib: u32,
+    pub architecture: ArchitectureName,
 }
 
 /// The file as written: validated field by field while it is read.
@@ -394,12 +455,23 @@ impl Stage {
                 ),
             );
         }
-        match crate::instance_types::lookup(i.instance_type.as_str()) {
+        let known = crate::instance_types::lookup(i.instance_type.as_str());
+        if known.is_some() && i.custom_instance_type.is_some() {
+            p(
+                &["instances", "custom_instance_type"],
+                format!(
+                    "berth's table knows `{}`: expected no custom_instance_type (it is for types the table lacks)",
+                    i.instance_type.as_str()
+                ),
+            );
+        }
+        match self.instance_type() {
             None => p(
                 &["instances", "instance_type"],
                 format!(
                     "`{}` is not an instance type berth knows: expected one of the current general-purpose, \
-                     compute or memory types (infra/data/instance-types.csv){}",
+                     compute or memory types (infra/data/instance-types.csv){}, or its numbers in \
+                     `custom_instance_type: {{vcpus, memory_mib, architecture}}`",
                     i.instance_type.as_str(),
                     crate::instance_types::closest(i.instance_type.as_str())
                         .map(|c| format!("; did you mean `{c}`?"))
@@ -435,6 +507,9 @@ impl Stage {
                         ),
                     );
                 }
+                for (path, m) in self.capacity_problems(&ty) {
+                    p(path, m);
+                }
             }
         }
         match (&i.ami, &i.ami_parameter) {
@@ -454,7 +529,24 @@ impl Stage {
             _ => {}
         }
         let s = &self.service;
-        let bounded: [(&[&'static str], u32, Bound); 7] = [
+        if s.desired_count.is_some() {
+            p(
+                &["service", "desired_count"],
+                "no longer set: service auto scaling keeps the count between `min_count` and `max_count` \
+                 (a fixed count would be put back by every deploy); expected those two instead"
+                    .to_owned(),
+            );
+        }
+        if s.min_count > s.max_count {
+            p(
+                &["service", "max_count"],
+                format!(
+                    "{} is below min_count {}: expected max_count ≥ min_count",
+                    s.max_count, s.min_count
+                ),
+            );
+        }
+        let bounded: [(&[&'static str], u32, Bound); 11] = [
             (&["instances", "min"], i.min, bounds::INSTANCES_MIN),
             (&["instances", "max"], i.max, bounds::INSTANCES_MAX),
             (
@@ -462,10 +554,22 @@ impl Stage {
                 i.root_volume_gib,
                 bounds::ROOT_VOLUME_GIB,
             ),
+            (&["service", "min_count"], s.min_count, bounds::MIN_COUNT),
+            (&["service", "max_count"], s.max_count, bounds::MAX_COUNT),
             (
-                &["service", "desired_count"],
-                s.desired_count,
-                bounds::DESIRED_COUNT,
+                &["service", "scaling", "cpu_percent"],
+                s.scaling.cpu_percent,
+                bounds::TARGET_CPU_PERCENT,
+            ),
+            (
+                &["service", "scaling", "requests_per_target"],
+                s.scaling.requests_per_target,
+                bounds::TARGET_REQUESTS_PER_TARGET,
+            ),
+            (
+                &["service", "rollback_5xx_per_minute"],
+                s.rollback_5xx_per_minute,
+                bounds::ROLLBACK_5XX_PER_MINUTE,
             ),
             (&["service", "cpu"], s.cpu, bounds::TASK_CPU),
             (&["service", "memory"], s.memory, bounds::TASK_MEMORY),
@@ -492,8 +596,86 @@ impl Stage {
     /// The container instances' architecture (the instance type's), which the AMI and the image
     /// build must share. x86_64 for a type berth does not know (the stage does not load then).
     pub fn architecture(&self) -> Architecture {
-        crate::instance_types::lookup(self.instances.instance_type.as_str())
+        self.instance_type()
             .map_or(Architecture::X86_64, |t| t.architecture)
+    }
+
+    /// The container instances' type: from berth's table, or the stage's own numbers for a type the
+    /// table lacks.
+    pub fn instance_type(&self) -> Option<InstanceType> {
+        let i = &self.instances;
+        crate::instance_types::lookup(i.instance_type.as_str()).or_else(|| {
+            i.custom_instance_type.as_ref().map(|c| InstanceType {
+                name: "the custom instance type",
+                vcpus: c.vcpus,
+                memory_mib: c.memory_mib,
+                architecture: c.architecture.architecture(),
+            })
+        })
+    }
+
+    /// Whether the tasks fit the instances, with room for a rollout of the most tasks at the service's
+    /// maximum percent and for losing one instance: each problem with the key to point at.
+    fn capacity_problems(&self, ty: &InstanceType) -> Vec<(&'static [&'static str], String)> {
+        let (i, s) = (&self.instances, &self.service);
+        let type_name = i.instance_type.as_str();
+        let plan = crate::capacity::plan(ty, s.cpu, s.memory, s.max_count, i.max);
+        let r = plan.registered;
+        let task = format!("a task of {} CPU units and {} MiB", s.cpu, s.memory);
+        let offers = format!(
+            "a {type_name} registers {} CPU units and about {} MiB with ECS",
+            r.cpu_units, r.memory_mib
+        );
+        if plan.fit.per_instance == 0 {
+            let path: &'static [&'static str] = if s.cpu > r.cpu_units {
+                &["service", "cpu"]
+            } else {
+                &["service", "memory"]
+            };
+            return vec![(
+                path,
+                format!(
+                    "{task} does not fit an instance: {offers}; expected a larger instance type, or smaller tasks"
+                ),
+            )];
+        }
+        let each = format!(
+            "{} each: {offers}, {task}, {} runs out first",
+            plan.fit.per_instance, plan.fit.limited_by
+        );
+        let need = |tasks: u32, extra: u32| tasks.div_ceil(plan.fit.per_instance) + extra;
+        let mut out = Vec::new();
+        if plan.peak_tasks > plan.slots_at_max {
+            out.push((
+                &["instances", "max"][..],
+                format!(
+                    "stage {}: a rollout of max_count {} tasks runs {} at once (maximum percent {}), but {} {type_name} \
+                     hold {} ({each}); expected instances.max ≥ {}, a larger instance type, or fewer or smaller tasks",
+                    self.name,
+                    s.max_count,
+                    plan.peak_tasks,
+                    crate::blocks::MAXIMUM_PERCENT,
+                    i.max,
+                    plan.slots_at_max,
+                    need(plan.peak_tasks, 0)
+                ),
+            ));
+        }
+        if s.max_count > plan.slots_one_lost {
+            out.push((
+                &["instances", "max"][..],
+                format!(
+                    "stage {}: with one of {} {type_name} lost, the rest hold {} tasks ({each}), fewer than max_count {}; \
+                     expected instances.max ≥ {}, a larger instance type, or fewer or smaller tasks",
+                    self.name,
+                    i.max,
+                    plan.slots_one_lost,
+                    s.max_count,
+                    need(s.max_count, 1)
+                ),
+            ));
+        }
+        out
     }
 
     pub fn names(&self) -> Names<'_> {
@@ -534,7 +716,21 @@ impl Stage {
                 m.insert(sp::ROOT_VOLUME_SIZE, self.instances.root_volume_gib.to_string());
                 m.insert(sp::MIN_SIZE, self.instances.min.to_string());
                 m.insert(sp::MAX_SIZE, self.instances.max.to_string());
-                m.insert(sp::DESIRED_COUNT, self.service.desired_count.to_string());
+                m.insert(sp::MIN_COUNT, self.service.min_count.to_string());
+                m.insert(sp::MAX_COUNT, self.service.max_count.to_string());
+                m.insert(
+                    sp::TARGET_CPU_PERCENT,
+                    self.service.scaling.cpu_percent.to_string(),
+                );
+                m.insert(
+                    sp::TARGET_REQUESTS_PER_TARGET,
+                    self.service.scaling.requests_per_target.to_string(),
+                );
+                m.insert(
+                    sp::ROLLBACK_5XX_PER_MINUTE,
+                    self.service.rollback_5xx_per_minute.to_string(),
+                );
+                m.insert(sp::ENABLE_EXEC, bool_text(self.service.exec));
                 m.insert(sp::TASK_CPU, self.service.cpu.to_string());
                 m.insert(sp::TASK_MEMORY, self.service.memory.to_string());
                 m.insert(sp::TIME_ZONE, self.service.time_zone.0.clone());
@@ -855,6 +1051,10 @@ validated!(
     }
 );
 validated!(
+    /// A processor architecture: `x86_64` or `arm64`.
+    ArchitectureName, |s| if Architecture::parse(s).is_some() { Ok(()) } else { Err(format!("`{s}` is not an architecture: expected x86_64 or arm64")) }
+);
+validated!(
     /// An AMI ID: `ami-` and 8 or 17 hex digits.
     AmiId, |s| hex_id(s, "ami-", "an AMI ID")
 );
@@ -889,6 +1089,12 @@ validated!(
         }
     }
 );
+
+impl ArchitectureName {
+    pub fn architecture(&self) -> Architecture {
+        Architecture::parse(&self.0).unwrap_or(Architecture::X86_64)
+    }
+}
 
 impl AmiName {
     /// The architecture the name says (`...-x86_64`, `...-arm64`), when it says one.

@@ -192,7 +192,16 @@ fn the_service_runs_bridge_tasks_on_dynamic_ports_behind_the_listener() {
         target_group: lb.target_group,
         listener: lb.https_listener,
         image_tag: t.add_parameter("Tag", Parameter::<Str>::new()),
-        desired_count: int(&mut t, "Count"),
+        load_balancer: lb.alb,
+        min_count: int(&mut t, "MinCount"),
+        max_count: int(&mut t, "MaxCount"),
+        target_cpu_percent: int(&mut t, "CpuPercent"),
+        target_requests_per_target: int(&mut t, "Requests"),
+        rollback_5xx_per_minute: int(&mut t, "Errors"),
+        exec: {
+            let p = t.add_parameter("Exec", Parameter::<Str>::new());
+            t.add_condition("ExecEnabled", equals(p, "true"))
+        },
         cpu: int(&mut t, "Cpu"),
         memory: int(&mut t, "Memory"),
         time_zone: t.add_parameter("Tz", Parameter::<Str>::new()),
@@ -411,6 +420,7 @@ fn the_deploy_policy_passes_roles_only_to_ec2_and_ecs_tasks() {
     let repo = ImageRepository::add(&mut t, n, key);
     let exec = TaskExecutionPolicy::add(&mut t, n, key, repo.repository);
     let instance_policy = InstancePolicy::add(&mut t, n).policy;
+    let exec_policy = ExecPolicy::add(&mut t, n).policy;
     ServiceDeployPolicy::add(
         &mut t,
         ServiceDeployPolicyProps {
@@ -418,6 +428,7 @@ fn the_deploy_policy_passes_roles_only_to_ec2_and_ecs_tasks() {
             role,
             task_execution_policy: exec.policy,
             instance_policy,
+            exec_policy,
         },
     );
     let v = synth(&t);
@@ -452,7 +463,11 @@ fn each_bound_is_the_one_the_stage_file_and_the_template_parameter_hold_to() {
         (sp::ROOT_VOLUME_SIZE, bounds::ROOT_VOLUME_GIB),
         (sp::MIN_SIZE, bounds::INSTANCES_MIN),
         (sp::MAX_SIZE, bounds::INSTANCES_MAX),
-        (sp::DESIRED_COUNT, bounds::DESIRED_COUNT),
+        (sp::MIN_COUNT, bounds::MIN_COUNT),
+        (sp::MAX_COUNT, bounds::MAX_COUNT),
+        (sp::TARGET_CPU_PERCENT, bounds::TARGET_CPU_PERCENT),
+        (sp::TARGET_REQUESTS_PER_TARGET, bounds::TARGET_REQUESTS_PER_TARGET),
+        (sp::ROLLBACK_5XX_PER_MINUTE, bounds::ROLLBACK_5XX_PER_MINUTE),
         (sp::TASK_CPU, bounds::TASK_CPU),
         (sp::TASK_MEMORY, bounds::TASK_MEMORY),
         (sp::HEALTH_CHECK_GRACE_SECONDS, bounds::HEALTH_CHECK_GRACE_SECONDS),

@@ -416,6 +416,7 @@ fn no_policy_grants_every_action_and_every_wildcard_resource_is_one_aws_requires
                                 || a.contains(":Describe")
                                 || a == "ecs:RegisterTaskDefinition"
                                 || a == "ecs:DeregisterTaskDefinition"
+                                || a.starts_with("ssmmessages:")
                         };
                         assert!(
                             actions.iter().all(|a| allowed(a)),
@@ -582,5 +583,60 @@ fn the_build_runs_on_the_instances_architecture() {
     assert_eq!(
         t["Conditions"]["BuildOnArm"],
         json!({"Fn::Equals": [{"Ref": pipeline_model::pipeline_params::BUILD_ARCHITECTURE}, "arm64"]})
+    );
+}
+
+#[test]
+fn the_service_scales_and_rolls_back_on_what_users_see() {
+    let t = template(Stack::Service);
+    let target = &resource(&t, "ScalableTarget")["Properties"];
+    assert_eq!(target["MinCapacity"], json!({"Ref": service_params::MIN_COUNT}));
+    assert_eq!(target["MaxCapacity"], json!({"Ref": service_params::MAX_COUNT}));
+    assert_eq!(target["ScalableDimension"], "ecs:service:DesiredCount");
+    let service = resource(&t, "Service");
+    assert!(
+        service["Properties"].get("DesiredCount").is_none(),
+        "service auto scaling sets the count; a template value would be put back by every update"
+    );
+    for (policy, metric) in [
+        ("CpuScalingPolicy", "ECSServiceAverageCPUUtilization"),
+        ("RequestsScalingPolicy", "ALBRequestCountPerTarget"),
+    ] {
+        let c = &resource(&t, policy)["Properties"]["TargetTrackingScalingPolicyConfiguration"];
+        assert_eq!(c["PredefinedMetricSpecification"]["PredefinedMetricType"], metric);
+    }
+    let label = &resource(&t, "RequestsScalingPolicy")["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        ["PredefinedMetricSpecification"]["ResourceLabel"];
+    assert_eq!(
+        label["Fn::Sub"],
+        "${LoadBalancer.LoadBalancerFullName}/${TargetGroup.TargetGroupFullName}"
+    );
+    let alarms = &service["Properties"]["DeploymentConfiguration"]["Alarms"];
+    assert_eq!(
+        alarms,
+        &json!({"AlarmNames": [{"Ref": "TargetErrorsAlarm"}, {"Ref": "UnhealthyTargetsAlarm"}], "Enable": true, "Rollback": true})
+    );
+    assert_eq!(
+        resource(&t, "TargetErrorsAlarm")["Properties"]["MetricName"],
+        "HTTPCode_Target_5XX_Count"
+    );
+    assert_eq!(
+        resource(&t, "UnhealthyTargetsAlarm")["Properties"]["MetricName"],
+        "UnHealthyHostCount"
+    );
+    // A task role of its own, apart from the execution role; ECS Exec only by the stage's choice.
+    let task = &resource(&t, "TaskDefinition")["Properties"];
+    assert_eq!(task["TaskRoleArn"], json!({"Fn::GetAtt": ["TaskRole", "Arn"]}));
+    assert_eq!(
+        task["ExecutionRoleArn"],
+        json!({"Fn::GetAtt": ["TaskExecutionRole", "Arn"]})
+    );
+    assert_eq!(
+        service["Properties"]["EnableExecuteCommand"]["Fn::If"][0],
+        "ExecEnabled"
+    );
+    assert_eq!(
+        resource(&t, "TaskRole")["Properties"]["ManagedPolicyArns"]["Fn::If"][0],
+        "ExecEnabled"
     );
 }

@@ -73,11 +73,11 @@ fn missing_keys() {
 
 #[test]
 fn wrong_types() {
-    let text = edit("  desired_count: 2\n", "  desired_count: two\n");
+    let text = edit("  min_count: 2\n", "  min_count: two\n");
     check(
         &text,
-        "desired_count: two",
-        &["service.desired_count", "\"two\"", "expected u32"],
+        "min_count: two",
+        &["service.min_count", "\"two\"", "expected u32"],
     );
 }
 
@@ -307,7 +307,9 @@ fn an_unknown_instance_type_is_a_typo_until_shown_otherwise() {
 #[test]
 fn sizes_are_ordered_and_in_range() {
     check(
-        &edit("  max: 4\n", "  max: 2\n"),
+        &edit("  max: 4\n", "  max: 2\n")
+            .replace("  min_count: 2\n", "  min_count: 1\n")
+            .replace("  max_count: 4\n", "  max_count: 1\n"),
         "max: 2",
         &[
             "instances.max: 2 is not above min 2",
@@ -327,12 +329,12 @@ fn sizes_are_ordered_and_in_range() {
     check(
         &edit("  cpu: 256\n", "  cpu: 64\n"),
         "cpu: 64",
-        &["64 CPU units", "128 to 10240"],
+        &["64 CPU units", "128 to 196608"],
     );
     check(
         &edit("  memory: 512\n", "  memory: 99999\n"),
         "memory: 99999",
-        &["99999 MiB"],
+        &["service.memory: a task of 256 CPU units and 99999 MiB does not fit an instance"],
     );
     check(
         &edit("log_retention_days: 30", "log_retention_days: 31"),
@@ -404,5 +406,69 @@ fn a_graviton_stage_builds_and_runs_arm64() {
     assert_eq!(
         x86.parameters(pipeline_model::Stack::Pipeline)[pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
         "x86_64"
+    );
+}
+
+#[test]
+fn tasks_must_fit_with_room_to_roll_out_and_to_lose_an_instance() {
+    // A task larger than the instance: 4096 CPU units on a t3.medium (2 vCPUs = 2048 units).
+    check(
+        &edit("instance_type: t3.small", "instance_type: t3.medium").replace("  cpu: 256\n", "  cpu: 4096\n"),
+        "cpu: 4096",
+        &[
+            "service.cpu: a task of 4096 CPU units and 512 MiB does not fit an instance",
+            "a t3.medium registers 2048 CPU units and about 3788 MiB with ECS",
+            "expected a larger instance type, or smaller tasks",
+        ],
+    );
+    // The 2017-sized prod: 6 tasks of 1024 units on 3 m6i.large: full, no room to roll or to lose one.
+    let full = edit("instance_type: t3.small", "instance_type: m6i.large")
+        .replace("  max: 4\n", "  max: 3\n")
+        .replace("  min_count: 2\n", "  min_count: 6\n")
+        .replace("  max_count: 4\n", "  max_count: 6\n")
+        .replace("  cpu: 256\n", "  cpu: 1024\n")
+        .replace("  memory: 512\n", "  memory: 2048\n");
+    let errs = errors("dev", &full);
+    let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 2, "{shown:#?}");
+    let max_line = line_of(&full, "  max: 3");
+    assert!(
+        shown[0].starts_with(&format!("stages/dev.yaml:{max_line}:3: instances.max: stage dev: a rollout of max_count 6 tasks runs 12 at once (maximum percent 200), but 3 m6i.large hold 6 (2 each: a m6i.large registers 2048 CPU units and about 7577 MiB with ECS, a task of 1024 CPU units and 2048 MiB, CPU runs out first); expected instances.max ≥ 6")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].contains("with one of 3 m6i.large lost, the rest hold 4 tasks")
+            && shown[1].contains("fewer than max_count 6; expected instances.max ≥ 4"),
+        "{shown:#?}"
+    );
+    // Fixed as the issue asks: the same tasks with room (what prod.yaml ships, scaled to its sizes).
+    let fixed = full.replace("  max: 3\n", "  max: 6\n");
+    Stage::parse(Path::new("stages/dev.yaml"), &fixed).expect("room to roll out and to lose one");
+}
+
+#[test]
+fn a_type_the_table_lacks_brings_its_numbers() {
+    let new = edit("instance_type: t3.small", "instance_type: m9x.large");
+    check(
+        &new,
+        "instance_type:",
+        &[
+            "`m9x.large` is not an instance type berth knows",
+            "custom_instance_type",
+        ],
+    );
+    let described = new.replace(
+        "  instance_type: m9x.large\n",
+        "  instance_type: m9x.large\n  custom_instance_type: {vcpus: 2, memory_mib: 8192, architecture: x86_64}\n",
+    );
+    let stage = Stage::parse(Path::new("stages/dev.yaml"), &described).expect("a described type");
+    assert_eq!(stage.instance_type().map(|t| t.memory_mib), Some(8192));
+    check(
+        &edit(
+            "  instance_type: t3.small\n",
+            "  instance_type: t3.small\n  custom_instance_type: {vcpus: 2, memory_mib: 2048, architecture: x86_64}\n",
+        ),
+        "custom_instance_type:",
+        &["berth's table knows `t3.small`: expected no custom_instance_type"],
     );
 }

@@ -15,7 +15,10 @@ use crate::util::{self, Mode};
 
 /// The resource types berth models. Add a type here and run `cargo xtask codegen`.
 pub const TYPES: &[&str] = &[
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::AutoScaling::AutoScalingGroup",
+    "AWS::CloudWatch::Alarm",
     "AWS::CodeBuild::Project",
     "AWS::CodePipeline::Pipeline",
     "AWS::EC2::LaunchTemplate",

@@ -23,6 +23,11 @@ const GRAPH: Block = Block {
     end: "<!-- /graph -->",
 };
 
+const ROLLOUTS: Block = Block {
+    begin: "<!-- rollouts: written by `cargo xtask synth` (cargo xtask plan, every shipped stage); do not edit -->",
+    end: "<!-- /rollouts -->",
+};
+
 const EXIT_CODES: Block = Block {
     begin: "<!-- exit-codes: written by `cargo xtask synth` from crates/cli/src/exit.rs; do not edit -->",
     end: "<!-- /exit-codes -->",
@@ -51,14 +56,58 @@ fn with_block(text: &str, block: &Block, body: &str, file: &str) -> Result<Strin
     ))
 }
 
+/// The rollout model's outcome for every stage and scenario, and one whole plan (the example stage's
+/// instance replacement).
+fn rollouts(env: &Environment) -> String {
+    let mut out = String::from(
+        "| stage | scenario | done in | fewest tasks serving (allowed) | push to serving (from nothing / cached build) |\n|---|---|---|---|---|\n",
+    );
+    let mut example = String::new();
+    for stage in env.stages() {
+        let setup = env.rollout_setup(stage);
+        for scenario in rollout::Scenario::ALL {
+            let t = rollout::simulate(&setup, scenario);
+            let push = (scenario == rollout::Scenario::Image).then(|| rollout::push_to_serving(&setup, &t));
+            out.push_str(&format!(
+                "| {} | {} | {} | {} ({}) | {} |\n",
+                stage.name,
+                scenario.describe(),
+                t.done_at_s.map_or("not within 4 h".to_owned(), rollout::clock),
+                t.min_serving,
+                t.required_serving,
+                push.as_ref()
+                    .map(|p| format!(
+                        "{} / {}",
+                        rollout::clock(p.total_cold_s),
+                        rollout::clock(p.total_cached_s)
+                    ))
+                    .unwrap_or_else(|| "-".to_owned())
+            ));
+            if stage.name.as_str() == README_STAGE && scenario == rollout::Scenario::Instances {
+                example = rollout::render(&format!("plan for stage {}", stage.name), &setup, &t, None);
+            }
+        }
+    }
+    if !example.is_empty() {
+        out.push_str(&format!(
+            "\n`cargo xtask plan --stage {README_STAGE} --scenario instances`:\n\n```console\n{example}```\n"
+        ));
+    }
+    out
+}
+
 /// Brings the generated blocks up to date (or checks them); returns the files that changed. The graph
-/// is drawn when the example stage was read (synth of every stage, or of that one).
-pub fn sync(root: &Path, env: &Environment, mode: Mode) -> Result<Vec<PathBuf>> {
+/// is drawn when the example stage was read (synth of every stage, or of that one); the rollouts table
+/// when every stage was (`all_stages`).
+pub fn sync(root: &Path, env: &Environment, mode: Mode, all_stages: bool) -> Result<Vec<PathBuf>> {
     let exit_codes = cli::exit::markdown_table();
     let mut readme_blocks = vec![(&EXIT_CODES, exit_codes.clone())];
     if let Some(stage) = env.stage(README_STAGE) {
         let mermaid = env.graph(Some(stage), GraphFormat::Mermaid);
         readme_blocks.push((&GRAPH, format!("```mermaid\n{mermaid}```\n")));
+    }
+    if all_stages {
+        readme_blocks.push((&ROLLOUTS, rollouts(env)));
     }
     let mut changed = Vec::new();
     for (file, blocks) in [

@@ -16,6 +16,7 @@ mod docs;
 mod graph;
 mod lint_command;
 mod lint_templates;
+mod plan;
 mod synth;
 mod tools;
 mod util;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::run(&args),
         Command::Lint(args) => lint_command::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Tools => tools::run(),
         // Parsed (so that their usage errors and help came from here), then handed on unchanged.
         Command::Deploy(_)

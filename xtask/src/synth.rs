@@ -78,7 +78,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
             }
         }
         // The README's graph and the exit-code tables, from what was just synthesized.
-        changed.extend(crate::docs::sync(&root, &env, mode)?);
+        changed.extend(crate::docs::sync(&root, &env, mode, args.stage.is_none())?);
     }
     let fix = match &args.stage {
         Some(s) => format!("cargo xtask synth --stage {s}"),

@@ -134,7 +134,7 @@ fn deploy_and_diff_refuse_what_synth_refuses_in_the_same_words() {
     let broken = std::fs::read_to_string(&dev)
         .unwrap()
         .replace("  min: 2 #", "  min: 5 #")
-        .replace("desired_count: 2", "desired_count: 0");
+        .replace("  min_count: 2\n", "  min_count: 0\n");
     std::fs::write(&dev, broken).unwrap();
     let dir = stages.path().to_str().unwrap();
     let synth = xtask(&["synth", "--stage", "dev", "--stages", dir, "--check"]);
@@ -213,7 +213,7 @@ fn check_names_stale_files_and_the_fix() {
     let dev = stages.path().join("dev.yaml");
     let changed = std::fs::read_to_string(&dev)
         .unwrap()
-        .replace("desired_count: 2", "desired_count: 3");
+        .replace("  min_count: 2\n", "  min_count: 3\n");
     std::fs::write(&dev, changed).unwrap();
     let o = xtask(&[
         "synth",
@@ -231,7 +231,7 @@ fn check_names_stale_files_and_the_fix() {
     assert!(
         std::fs::read_to_string(root().join("infra/cfn/dev/service.json"))
             .unwrap()
-            .contains("\"DesiredCount\": \"2\"")
+            .contains("\"MinCount\": \"2\"")
     );
 }
 
@@ -311,6 +311,30 @@ fn graph_draws_the_environment() {
     let o = xtask(&["graph", "--format", "dot"]);
     assert!(text(&o).0.starts_with("digraph berth {"), "{:?}", text(&o));
     let o = xtask(&["graph", "--stage", "qa"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("no stage `qa`"), "{:?}", text(&o));
+}
+
+#[test]
+fn plan_models_the_rollouts_of_a_stage() {
+    let o = xtask(&["plan", "--stage", "dev", "--scenario", "instances"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(
+        out.starts_with("plan for stage dev: every container instance replaced (a model, not a measurement)"),
+        "{out}"
+    );
+    assert!(out.contains("deregistration delay: 30 s  [TargetGroup."), "{out}");
+    assert!(
+        out.contains("fewest tasks serving: 2 (the service allows no fewer than 1)"),
+        "{out}"
+    );
+    let o = xtask(&["plan", "--stage", "prod", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["model"], true);
+    assert_eq!(v["plans"].as_array().unwrap().len(), 3);
+    assert!(v["plans"][0]["push_to_serving"]["total_cold_s"].as_u64().unwrap() > 0);
+    let o = xtask(&["plan", "--stage", "qa"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("no stage `qa`"), "{:?}", text(&o));
 }

@@ -191,6 +191,7 @@ pub async fn run(
         | Command::Synth(_)
         | Command::Lint(_)
         | Command::Graph(_)
+        | Command::Plan(_)
         | Command::Tools => fail!(
             Code::Usage,
             "berth-aws runs the commands that talk to AWS; run the others as `cargo xtask <command>`"

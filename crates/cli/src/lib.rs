@@ -63,6 +63,9 @@ pub enum Command {
     Lint(LintArgs),
     /// Draw the environment: both stacks, their references, the pipeline (Mermaid or DOT)
     Graph(GraphArgs),
+    /// Model a stage's rollouts: a new image, every instance replaced, a scale-out (a model, from the
+    /// stage and the synthesized templates)
+    Plan(PlanArgs),
     /// Deploy a stack of a stage through a change set
     Deploy(DeployArgs),
     /// Show the change set a deploy would execute, then delete it
@@ -167,6 +170,31 @@ pub struct GraphArgs {
     pub stage: Option<String>,
     #[arg(long, value_enum, default_value = "mermaid")]
     pub format: GraphFormat,
+    /// Read the stage files from here instead of infra/stages/
+    #[arg(long, value_name = "DIR")]
+    pub stages: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// A new image rolled out (and the push-to-serving estimate)
+    Image,
+    /// Every container instance replaced (an AMI bump)
+    Instances,
+    /// A scale-out from the fewest tasks to the most
+    ScaleOut,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The stage (a file infra/stages/<STAGE>.yaml)
+    #[arg(long)]
+    pub stage: String,
+    /// Only this scenario; default: all three
+    #[arg(long, value_enum)]
+    pub scenario: Option<ScenarioArg>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
     /// Read the stage files from here instead of infra/stages/
     #[arg(long, value_name = "DIR")]
     pub stages: Option<PathBuf>,

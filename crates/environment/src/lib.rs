@@ -163,6 +163,31 @@ impl Environment {
         &self.warnings
     }
 
+    /// What a rollout of `stage` depends on: the synthesized service template's timings and policies,
+    /// with the stage's values for its parameters, and the stage's counts (tasks per instance from the
+    /// capacity check). The input of [`rollout::simulate`].
+    pub fn rollout_setup(&self, stage: &Stage) -> rollout::Setup {
+        let params: std::collections::BTreeMap<String, String> = stage
+            .parameters(Stack::Service)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let (i, s) = (&stage.instances, &stage.service);
+        let slots = stage.instance_type().map_or(1, |t| {
+            infra::capacity::plan(&t, s.cpu, s.memory, s.max_count, i.max)
+                .fit
+                .per_instance
+        });
+        let counts = rollout::Counts {
+            tasks: s.min_count,
+            max_tasks: s.max_count,
+            slots_per_instance: slots,
+            min_instances: i.min,
+            max_instances: i.max,
+        };
+        rollout::Setup::from_template(&self.template(Stack::Service).value, &params, counts)
+    }
+
     /// The environment as a picture, named after `stage` when given (else the templates' own
     /// `${AppName}-${StageName}` scheme).
     pub fn graph(&self, stage: Option<&Stage>, format: GraphFormat) -> String {

@@ -82,7 +82,17 @@ pub mod service_params {
     pub const ROOT_VOLUME_SIZE: &str = "RootVolumeSize";
     pub const MIN_SIZE: &str = "MinSize";
     pub const MAX_SIZE: &str = "MaxSize";
-    pub const DESIRED_COUNT: &str = "DesiredCount";
+    /// The fewest and most tasks service auto scaling keeps.
+    pub const MIN_COUNT: &str = "MinCount";
+    pub const MAX_COUNT: &str = "MaxCount";
+    /// The average CPU utilization (percent) service auto scaling aims at.
+    pub const TARGET_CPU_PERCENT: &str = "TargetCpuPercent";
+    /// The load balancer requests per task (per target, per minute) service auto scaling aims at.
+    pub const TARGET_REQUESTS_PER_TARGET: &str = "TargetRequestsPerTarget";
+    /// Target 5xx responses per minute that roll a deployment back.
+    pub const ROLLBACK_5XX_PER_MINUTE: &str = "Rollback5xxPerMinute";
+    /// "true": ECS Exec into the tasks (opt-in).
+    pub const ENABLE_EXEC: &str = "EnableExec";
     pub const TASK_CPU: &str = "TaskCpu";
     pub const TASK_MEMORY: &str = "TaskMemory";
     pub const TIME_ZONE: &str = "TimeZone";
@@ -291,6 +301,18 @@ impl<'a> Names<'a> {
     /// Named, so that the service stack refers to it by ARN without importing an export.
     pub fn task_execution_policy(&self) -> String {
         format!("{}-{}-task-execution", self.app, self.stage)
+    }
+
+    /// The tasks' own role (what the app may call; separate from the execution role):
+    /// `sample-dev-svc-task`.
+    pub fn task_role(&self) -> String {
+        format!("{}task", self.service_role_prefix())
+    }
+
+    /// The managed policy (in the pipeline stack) that ECS Exec needs of the task role, attached only
+    /// when the stage opts in: `sample-dev-exec`.
+    pub fn exec_policy(&self) -> String {
+        format!("{}-{}-exec", self.app, self.stage)
     }
 
     /// The container instances' managed policy (in the pipeline stack): `sample-dev-instance`. Named,

@@ -15,8 +15,10 @@ pub struct ServiceDeployPolicyProps {
     pub role: Res<iam::Role>,
     /// The managed policies the service's roles may attach: the task execution role's...
     pub task_execution_policy: Res<iam::ManagedPolicy>,
-    /// ...and the container instances'.
+    /// ...the container instances'...
     pub instance_policy: Res<iam::ManagedPolicy>,
+    /// ...and ECS Exec's, for the task role.
+    pub exec_policy: Res<iam::ManagedPolicy>,
 }
 
 #[derive(Clone, Copy)]
@@ -30,6 +32,7 @@ impl ServiceDeployPolicy {
         let names = n.names();
         let task_execution_policy = props.task_execution_policy;
         let instance_policy = props.instance_policy;
+        let exec_policy = props.exec_policy;
         let role_prefix = n.iam_arn(format!("role/{}*", names.service_role_prefix()));
         let profile_prefix = n.iam_arn(format!("instance-profile/{}*", names.service_role_prefix()));
         let scoped = |service: &str| n.arn(service, "*");
@@ -142,6 +145,33 @@ impl ServiceDeployPolicy {
                             ])
                             .resource(scoped("autoscaling")),
                     )
+                    // Service auto scaling and the rollback alarms, on the stage's own.
+                    .statement(
+                        Statement::allow()
+                            .sid("ServiceScaling")
+                            .actions([
+                                "application-autoscaling:DeleteScalingPolicy",
+                                "application-autoscaling:DeregisterScalableTarget",
+                                "application-autoscaling:DescribeScalableTargets",
+                                "application-autoscaling:DescribeScalingActivities",
+                                "application-autoscaling:DescribeScalingPolicies",
+                                "application-autoscaling:PutScalingPolicy",
+                                "application-autoscaling:RegisterScalableTarget",
+                                "application-autoscaling:TagResource",
+                            ])
+                            .resource(scoped("application-autoscaling")),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("Alarms")
+                            .actions([
+                                "cloudwatch:DeleteAlarms",
+                                "cloudwatch:DescribeAlarms",
+                                "cloudwatch:PutMetricAlarm",
+                                "cloudwatch:TagResource",
+                            ])
+                            .resource(scoped("cloudwatch")),
+                    )
                     .statement(
                         Statement::allow()
                             .sid("Logs")
@@ -196,6 +226,7 @@ impl ServiceDeployPolicy {
                                     Sub::new("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore").into(),
                                     task_execution_policy.to_ref(),
                                 instance_policy.to_ref(),
+                                exec_policy.to_ref(),
                                 ],
                             ),
                     )
@@ -228,7 +259,12 @@ impl ServiceDeployPolicy {
                             .condition_any(
                                 "StringEquals",
                                 "iam:AWSServiceName",
-                                ["autoscaling.amazonaws.com", "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"],
+                                [
+                                    "autoscaling.amazonaws.com",
+                                    "ecs.amazonaws.com",
+                                    "ecs.application-autoscaling.amazonaws.com",
+                                    "elasticloadbalancing.amazonaws.com",
+                                ],
                             ),
                     ),
                 "deploy-service-stack",

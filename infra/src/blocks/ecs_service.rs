@@ -1,12 +1,14 @@
 //! The ECS service: the app's task definition (bridge mode, dynamic host ports, secrets by name from
-//! Parameter Store, logs to CloudWatch) and the service that keeps it running behind the load
-//! balancer, spread over availability zones and instances, placed through the container instances'
-//! capacity provider, deployed with a circuit breaker.
+//! Parameter Store, logs to CloudWatch, a task role of its own) and the service that keeps it running
+//! behind the load balancer, spread over availability zones and instances, placed through the container
+//! instances' capacity provider; scaled between its min and max tasks on CPU and on requests per task
+//! (the capacity provider then adds or removes instances); deployed with a circuit breaker and rolled
+//! back when what users see goes wrong (target 5xx, unhealthy targets).
 
-use cfn::fns::Sub;
+use cfn::fns::{Sub, if_};
 use cfn::params::{Integer, Str};
-use cfn::resources::{ecs, elbv2, iam, logs};
-use cfn::{Attributes, Param, Res, Template, pseudo};
+use cfn::resources::{applicationautoscaling as aas, cloudwatch, ecs, elbv2, iam, logs};
+use cfn::{Attributes, Cond, Param, Res, Template, Val, pseudo};
 use pipeline_model::container;
 
 use crate::naming::{StageNames, checkov_skips, trusting};
@@ -18,6 +20,15 @@ pub const MAXIMUM_PERCENT: u32 = 200;
 /// ...and never lets the healthy tasks drop below this percent.
 pub const MINIMUM_HEALTHY_PERCENT: u32 = 50;
 
+/// Seconds service auto scaling waits after a scale-out before another, and after a scale-in.
+pub const SCALE_OUT_COOLDOWN_SECONDS: u32 = 60;
+pub const SCALE_IN_COOLDOWN_SECONDS: u32 = 300;
+
+/// The rollback alarms look at one-minute periods, and alarm on 2 of the last 3 (5xx) or all 3
+/// (unhealthy targets).
+pub const ALARM_PERIOD_SECONDS: u32 = 60;
+pub const ALARM_EVALUATION_PERIODS: u32 = 3;
+
 /// What the service needs.
 pub struct EcsServiceProps {
     pub names: StageNames,
@@ -26,11 +37,19 @@ pub struct EcsServiceProps {
     pub capacity_provider: Res<ecs::CapacityProvider>,
     /// ...once the cluster has it (the service depends on the association, so it is deleted first).
     pub capacity_provider_association: Res<ecs::ClusterCapacityProviderAssociations>,
+    /// The load balancer and its target group: the requests-per-target metric and the alarms name them.
+    pub load_balancer: Res<elbv2::LoadBalancer>,
     pub target_group: Res<elbv2::TargetGroup>,
     /// The listener that attaches the target group to the load balancer (the service waits for it).
     pub listener: Res<elbv2::Listener>,
     pub image_tag: Param<Str>,
-    pub desired_count: Param<Integer>,
+    pub min_count: Param<Integer>,
+    pub max_count: Param<Integer>,
+    pub target_cpu_percent: Param<Integer>,
+    pub target_requests_per_target: Param<Integer>,
+    pub rollback_5xx_per_minute: Param<Integer>,
+    /// ECS Exec into the tasks.
+    pub exec: Cond,
     pub cpu: Param<Integer>,
     pub memory: Param<Integer>,
     pub time_zone: Param<Str>,
@@ -43,8 +62,13 @@ pub struct EcsServiceProps {
 pub struct EcsService {
     pub log_group: Res<logs::LogGroup>,
     pub execution_role: Res<iam::Role>,
+    pub task_role: Res<iam::Role>,
     pub task_definition: Res<ecs::TaskDefinition>,
     pub service: Res<ecs::Service>,
+    /// The alarms that roll a deployment back.
+    pub target_errors_alarm: Res<cloudwatch::Alarm>,
+    pub unhealthy_targets_alarm: Res<cloudwatch::Alarm>,
+    pub scalable_target: Res<aas::ScalableTarget>,
 }
 
 impl EcsService {
@@ -77,11 +101,24 @@ impl EcsService {
                     n.iam_arn(format!("policy/{}", names.task_execution_policy())),
                 ]),
         );
+        // What the app itself may call: nothing by default; ECS Exec's channel when the stage opts in
+        // (the pipeline stack's policy, by its contract name).
+        let task_role = t.add(
+            "TaskRole",
+            iam::Role::new(trusting("ecs-tasks.amazonaws.com"))
+                .role_name(n.sub(names.task_role()))
+                .description("The app's tasks: what the app may call (ECS Exec when the stage opts in)")
+                .managed_policy_arns(if_(
+                    props.exec,
+                    vec![n.iam_arn(format!("policy/{}", names.exec_policy()))],
+                    pseudo::no_value(),
+                )),
+        );
         let image =
             Sub::new("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}")
                 .var("Repository", n.sub(names.repository()))
                 .var("Tag", props.image_tag);
-        let env = |name: &str, value: cfn::Val<String>| {
+        let env = |name: &str, value: Val<String>| {
             ecs::task_definition::KeyValuePair::new().name(name).value(value)
         };
         let task_definition = t.add(
@@ -93,6 +130,7 @@ impl EcsService {
                 .cpu(props.cpu.to_ref().into_string())
                 .memory(props.memory.to_ref().into_string())
                 .execution_role_arn(execution_role.arn())
+                .task_role_arn(task_role.arn())
                 .container_definitions(vec![
                     ecs::task_definition::ContainerDefinition::new(image, container::NAME)
                         .essential(true)
@@ -131,16 +169,62 @@ impl EcsService {
                         .log_configuration(ecs::task_definition::LogConfiguration::new("awslogs").options([
                             ("awslogs-group", log_group.to_ref()),
                             ("awslogs-region", pseudo::region()),
-                            ("awslogs-stream-prefix", cfn::Val::from(container::NAME)),
+                            ("awslogs-stream-prefix", Val::from(container::NAME)),
                         ])),
                 ]),
+        );
+        // What users see, watched during a deployment: a deployment that makes it worse rolls back.
+        let dimensions = || {
+            vec![
+                cloudwatch::alarm::Dimension::new(
+                    "LoadBalancer",
+                    props.load_balancer.load_balancer_full_name(),
+                ),
+                cloudwatch::alarm::Dimension::new("TargetGroup", props.target_group.target_group_full_name()),
+            ]
+        };
+        let target_errors_alarm =
+            t.add(
+                "TargetErrorsAlarm",
+                cloudwatch::Alarm::new()
+                    .alarm_description(n.sub(
+                        "berth ${AppName}/${StageName}: the app answers 5xx; a deployment rolls back on it",
+                    ))
+                    .namespace("AWS/ApplicationELB")
+                    .metric_name("HTTPCode_Target_5XX_Count")
+                    .dimensions(dimensions())
+                    .statistic(cloudwatch::alarm::Statistic::Sum)
+                    .period(ALARM_PERIOD_SECONDS)
+                    .evaluation_periods(ALARM_EVALUATION_PERIODS)
+                    .datapoints_to_alarm(2)
+                    .threshold(props.rollback_5xx_per_minute.to_ref())
+                    .comparison_operator(cloudwatch::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold)
+                    .treat_missing_data(cloudwatch::alarm::TreatMissingData::NotBreaching),
+            );
+        let unhealthy_targets_alarm = t.add(
+            "UnhealthyTargetsAlarm",
+            cloudwatch::Alarm::new()
+                .alarm_description(n.sub(
+                    "berth ${AppName}/${StageName}: targets fail their health checks; a deployment rolls back on it",
+                ))
+                .namespace("AWS/ApplicationELB")
+                .metric_name("UnHealthyHostCount")
+                .dimensions(dimensions())
+                .statistic(cloudwatch::alarm::Statistic::Maximum)
+                .period(ALARM_PERIOD_SECONDS)
+                .evaluation_periods(ALARM_EVALUATION_PERIODS)
+                .datapoints_to_alarm(ALARM_EVALUATION_PERIODS)
+                .threshold(1.0)
+                .comparison_operator(cloudwatch::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold)
+                .treat_missing_data(cloudwatch::alarm::TreatMissingData::NotBreaching),
         );
         let service = t.add_with(
             "Service",
             ecs::Service::new()
                 .cluster(props.cluster.to_ref())
                 .task_definition(task_definition.to_ref())
-                .desired_count(props.desired_count)
+                // No DesiredCount: service auto scaling sets it (from min_count up), and a template value
+                // would be put back by every stack update.
                 // Through the capacity provider, not a launch type: ECS scales the instances to fit the
                 // tasks and drains an instance before it goes.
                 .capacity_provider_strategy(vec![
@@ -165,9 +249,15 @@ impl EcsService {
                 .deployment_configuration(
                     ecs::service::DeploymentConfiguration::new()
                         .deployment_circuit_breaker(ecs::service::DeploymentCircuitBreaker::new(true, true))
+                        .alarms(ecs::service::DeploymentAlarms::new(
+                            vec![target_errors_alarm.to_ref(), unhealthy_targets_alarm.to_ref()],
+                            true,
+                            true,
+                        ))
                         .maximum_percent(MAXIMUM_PERCENT)
                         .minimum_healthy_percent(MINIMUM_HEALTHY_PERCENT),
                 )
+                .enable_execute_command(if_(props.exec, true, false))
                 .enable_ecs_managed_tags(true)
                 .propagate_tags(ecs::service::PropagateTags::Service),
             // The target group is attached to the load balancer through the listener: wait for it; and
@@ -176,11 +266,71 @@ impl EcsService {
                 .depends_on(props.listener)
                 .depends_on(props.capacity_provider_association),
         );
+        // Service auto scaling: the count follows CPU and requests per task, between min and max; the
+        // capacity provider's managed scaling then adds or removes instances to fit the tasks.
+        let scalable_target = t.add(
+            "ScalableTarget",
+            aas::ScalableTarget::new(
+                props.max_count,
+                props.min_count,
+                Sub::new("service/${Cluster}/${Service}")
+                    .var("Cluster", props.cluster.to_ref())
+                    .var("Service", service.name()),
+                aas::scalable_target::ScalableDimension::EcsServiceDesiredCount,
+                aas::scalable_target::ServiceNamespace::Ecs,
+            ),
+        );
+        use aas::scaling_policy::PredefinedMetricSpecificationPredefinedMetricType as Metric;
+        let tracking = |metric: Metric, target: Param<Integer>, label: Option<Val<String>>| {
+            let mut spec = aas::scaling_policy::PredefinedMetricSpecification::new(metric);
+            if let Some(l) = label {
+                spec = spec.resource_label(l);
+            }
+            aas::scaling_policy::TargetTrackingScalingPolicyConfiguration::new(target.to_ref())
+                .predefined_metric_specification(spec)
+                .scale_out_cooldown(SCALE_OUT_COOLDOWN_SECONDS)
+                .scale_in_cooldown(SCALE_IN_COOLDOWN_SECONDS)
+        };
+        t.add(
+            "CpuScalingPolicy",
+            aas::ScalingPolicy::new(
+                n.sub("${AppName}-${StageName}-cpu"),
+                aas::scaling_policy::PolicyType::TargetTrackingScaling,
+            )
+            .scaling_target_id(scalable_target.to_ref())
+            .target_tracking_scaling_policy_configuration(tracking(
+                Metric::ECSServiceAverageCPUUtilization,
+                props.target_cpu_percent,
+                None,
+            )),
+        );
+        t.add(
+            "RequestsScalingPolicy",
+            aas::ScalingPolicy::new(
+                n.sub("${AppName}-${StageName}-requests"),
+                aas::scaling_policy::PolicyType::TargetTrackingScaling,
+            )
+            .scaling_target_id(scalable_target.to_ref())
+            .target_tracking_scaling_policy_configuration(tracking(
+                Metric::ALBRequestCountPerTarget,
+                props.target_requests_per_target,
+                Some(
+                    Sub::new("${LoadBalancer}/${TargetGroup}")
+                        .var("LoadBalancer", props.load_balancer.load_balancer_full_name())
+                        .var("TargetGroup", props.target_group.target_group_full_name())
+                        .into(),
+                ),
+            )),
+        );
         EcsService {
             log_group,
             execution_role,
+            task_role,
             task_definition,
             service,
+            target_errors_alarm,
+            unhealthy_targets_alarm,
+            scalable_target,
         }
     }
 }

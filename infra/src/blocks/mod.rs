@@ -6,7 +6,7 @@
 //!
 //! The service stack: [`LoadBalancer`], [`ContainerInstances`], [`EcsService`].
 //! The pipeline stack: [`StageKey`], [`LogBucket`], [`ArtifactStore`], [`ImageRepository`],
-//! [`TaskExecutionPolicy`], [`InstancePolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
+//! [`TaskExecutionPolicy`], [`InstancePolicy`], [`ExecPolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
 
 mod buckets;
 mod build_project;
@@ -14,6 +14,7 @@ mod container_instances;
 mod delivery;
 mod deploy_policy;
 mod ecs_service;
+mod exec_policy;
 mod image_repository;
 mod instance_policy;
 mod load_balancer;
@@ -31,8 +32,10 @@ pub use container_instances::{
 pub use delivery::{DeliveryPipeline, DeliveryPipelineProps, GitSource, Sources};
 pub use deploy_policy::{ServiceDeployPolicy, ServiceDeployPolicyProps};
 pub use ecs_service::{
-    EcsService, EcsServiceProps, MAXIMUM_PERCENT, MINIMUM_HEALTHY_PERCENT, STOP_TIMEOUT_SECONDS,
+    ALARM_EVALUATION_PERIODS, ALARM_PERIOD_SECONDS, EcsService, EcsServiceProps, MAXIMUM_PERCENT,
+    MINIMUM_HEALTHY_PERCENT, SCALE_IN_COOLDOWN_SECONDS, SCALE_OUT_COOLDOWN_SECONDS, STOP_TIMEOUT_SECONDS,
 };
+pub use exec_policy::ExecPolicy;
 pub use image_repository::{IMAGES_KEPT, ImageRepository};
 pub use instance_policy::InstancePolicy;
 pub use load_balancer::{

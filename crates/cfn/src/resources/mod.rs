@@ -6,7 +6,9 @@
 //! take the optional ones; `unmodelled_property` is the escape hatch for a property the pinned
 //! schema does not know yet. `Fn::GetAtt` attributes are methods on `Res<Type>`.
 
+pub mod applicationautoscaling;
 pub mod autoscaling;
+pub mod cloudwatch;
 pub mod codebuild;
 pub mod codepipeline;
 pub mod ec2;
