@@ -82,6 +82,10 @@ pub const ROLLBACK_5XX_PER_MINUTE: Bound = Bound::new(1, 100_000, " responses pe
 /// Seconds a new task may fail health checks while it starts.
 pub const HEALTH_CHECK_GRACE_SECONDS: Bound = Bound::new(0, 3600, " seconds");
 
+/// Days a pipeline run's artifacts stay in the artifact bucket (a run older than this cannot be
+/// retried).
+pub const ARTIFACT_RETENTION_DAYS: Bound = Bound::new(1, 3650, " days");
+
 /// CloudWatch Logs' allowed retention periods, in days.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,

@@ -14,16 +14,18 @@
 //! least-privilege.
 
 use cfn::fns::{and, equals, not};
-use cfn::params::{CommaDelimitedList, Str};
+use cfn::params::{CommaDelimitedList, Integer, Str};
 use cfn::resources::iam;
-use cfn::{Output, Parameter, Res, Template, Val, fns};
+use cfn::{Output, Param, Parameter, Res, Template, Val, fns};
 use pipeline_model::{pipeline_outputs, pipeline_params as pp};
 
 use crate::blocks::{
-    ArtifactStore, BuildProject, BuildProjectProps, DeliveryPipeline, DeliveryPipelineProps, ExecPolicy,
-    GitSource, ImageRepository, InstancePolicy, LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps,
-    Sources, StageKey, StageKeyProps, TaskExecutionPolicy,
+    Approval, ArtifactStore, BuildProject, BuildProjectProps, ChangeSetSummary, ChangeSetSummaryProps,
+    DeliveryPipeline, DeliveryPipelineProps, ExecPolicy, GitSource, ImageRepository, InstancePolicy,
+    LogBucket, ServiceDeployPolicy, ServiceDeployPolicyProps, Sources, StageKey, StageKeyProps,
+    TaskExecutionPolicy,
 };
+use crate::bounds;
 use crate::naming::{StageNames, trusting};
 
 pub use crate::blocks::{
@@ -35,8 +37,10 @@ pub use crate::naming::checkov_skips;
 struct Parameters {
     names: StageNames,
     sources: Sources,
-    require_approval: cfn::Cond,
+    approval: Approval,
     build_on_arm: cfn::Cond,
+    artifact_days: Param<Integer>,
+    deploy_closed: cfn::Cond,
 }
 
 fn parameters(t: &mut Template) -> Parameters {
@@ -44,9 +48,8 @@ fn parameters(t: &mut Template) -> Parameters {
     let connection = t.add_parameter(
         pp::CONNECTION_ARN,
         Parameter::<Str>::new()
-            .description("The CodeConnections connection of both sources (empty with the legacy GitHub source)")
-            .allowed_pattern("^$|^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]+$")
-            .default_value(""),
+            .description("The CodeConnections connection of both sources")
+            .allowed_pattern("^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]+$"),
     );
     let repo = |t: &mut Template, id: &str, what: &str| {
         t.add_parameter(
@@ -83,10 +86,22 @@ fn parameters(t: &mut Template) -> Parameters {
     let approval = t.add_parameter(
         pp::REQUIRE_APPROVAL,
         Parameter::<Str>::new()
-            .description("Wait for a manual approval before executing the service stack's change set")
+            .description("Wait for a manual approval, after the change set is created and summarized, before executing it")
             .allowed_values(["true", "false"])
             .default_value("false"),
     );
+    let emails: Vec<Param<Str>> = pp::APPROVAL_EMAILS
+        .into_iter()
+        .map(|id| {
+            t.add_parameter(
+                id,
+                Parameter::<Str>::new()
+                    .description("An email address told that an approval waits; empty: none")
+                    .allowed_pattern("^$|^[^@,\\s]+@[^@,\\s]+\\.[^@,\\s]+$")
+                    .default_value(""),
+            )
+        })
+        .collect();
     let build_architecture = t.add_parameter(
         pp::BUILD_ARCHITECTURE,
         Parameter::<Str>::new()
@@ -94,24 +109,38 @@ fn parameters(t: &mut Template) -> Parameters {
             .allowed_values(["x86_64", "arm64"])
             .default_value("x86_64"),
     );
-    let legacy_token_secret = t.add_parameter(
-        pp::LEGACY_GITHUB_TOKEN_SECRET,
+    let artifact_days = t.add_parameter(
+        pp::ARTIFACT_RETENTION_DAYS,
+        bounds::ARTIFACT_RETENTION_DAYS
+            .parameter("Days a pipeline run's artifacts stay in the artifact bucket")
+            .default_value(30),
+    );
+    let deploy_open = t.add_parameter(
+        pp::DEPLOY_STAGE_OPEN,
         Parameter::<Str>::new()
             .description(
-                "Legacy only: the Secrets Manager secret whose `token` key holds a GitHub OAuth token. Empty: use the connection",
+                "Set by cargo xtask deploy pipeline: true once the stage's secrets are stored, which opens the transition into the Deploy stage",
             )
-            .default_value(""),
+            .allowed_values(["true", "false"])
+            .default_value("false"),
     );
 
-    let use_connection = t.add_condition("UseConnection", not(equals(connection, "")));
     let require_approval = t.add_condition("RequireApproval", equals(approval, "true"));
+    let emails = emails
+        .into_iter()
+        .enumerate()
+        .map(|(i, email)| {
+            let set = t.add_condition(
+                &format!("NotifyApprover{}", i + 1),
+                and([require_approval.into(), not(equals(email, ""))]),
+            );
+            (email, set)
+        })
+        .collect();
     let build_on_arm = t.add_condition("BuildOnArm", equals(build_architecture, "arm64"));
-    let filtered = |t: &mut Template, id: &str, paths| {
-        t.add_condition(
-            id,
-            and([use_connection.into(), not(equals(fns::join("", paths), ""))]),
-        )
-    };
+    let deploy_closed = t.add_condition("DeployStageClosed", not(equals(deploy_open, "true")));
+    let filtered =
+        |t: &mut Template, id: &str, paths| t.add_condition(id, not(equals(fns::join("", paths), "")));
     let app_filtered = filtered(t, "FilterAppPaths", app_paths);
     let infra_filtered = filtered(t, "FilterInfraPaths", infra_paths);
     Parameters {
@@ -130,11 +159,14 @@ fn parameters(t: &mut Template) -> Parameters {
                 filtered: infra_filtered,
             },
             connection,
-            use_connection,
-            legacy_token_secret,
         },
-        require_approval,
+        approval: Approval {
+            required: require_approval,
+            emails,
+        },
         build_on_arm,
+        artifact_days,
+        deploy_closed,
     }
 }
 
@@ -175,7 +207,7 @@ pub fn template(template_extension: &str) -> Template {
 
     let key = StageKey::add(&mut t, StageKeyProps { names: n, build_role });
     let log_bucket = LogBucket::add(&mut t, n);
-    let artifacts = ArtifactStore::add(&mut t, key.key, &log_bucket);
+    let artifacts = ArtifactStore::add(&mut t, key.key, &log_bucket, p.artifact_days);
     log_bucket.allow_deliveries(&mut t, &artifacts);
     let repository = ImageRepository::add(&mut t, n, key.key);
     let task_execution = TaskExecutionPolicy::add(&mut t, n, key.key, repository.repository);
@@ -190,6 +222,14 @@ pub fn template(template_extension: &str) -> Template {
             artifacts: &artifacts,
             repository: repository.repository,
             on_arm: p.build_on_arm,
+        },
+    );
+    let summary = ChangeSetSummary::add(
+        &mut t,
+        ChangeSetSummaryProps {
+            names: n,
+            artifacts: &artifacts,
+            log_group: build.log_group,
         },
     );
     ServiceDeployPolicy::add(
@@ -211,8 +251,10 @@ pub fn template(template_extension: &str) -> Template {
             key: key.key,
             artifacts: &artifacts,
             build: build.project,
+            summary,
             sources: p.sources,
-            require_approval: p.require_approval,
+            approval: p.approval,
+            deploy_closed: p.deploy_closed,
             template_extension,
         },
     );

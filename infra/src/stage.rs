@@ -86,15 +86,14 @@ pub struct LoadBalancer {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// The CodeConnections connection both sources use (authorised once in the console). Required
-    /// unless the legacy GitHub OAuth source is used.
+    /// The CodeConnections connection both sources use (authorised once in the console).
     #[serde(default)]
     pub connection_arn: Option<ConnectionArn>,
     pub app: Repo,
     pub infra: Repo,
-    /// The 2017 GitHub (version 1) source with an OAuth token, kept for existing setups only.
+    /// The 2017 GitHub (version 1) source with an OAuth token: retired, refused with what replaced it.
     #[serde(default)]
-    pub legacy_github_oauth: Option<LegacyGitHub>,
+    legacy_github_oauth: Option<serde_norway::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -110,18 +109,21 @@ pub struct Repo {
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LegacyGitHub {
-    /// The Secrets Manager secret whose `token` key holds the OAuth token. The token itself never
-    /// appears in a template or a parameter: CloudFormation resolves it at deploy time.
-    pub token_secret: SecretName,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Deploy {
-    /// Wait for a manual approval before the change set is executed.
+    /// Wait for a manual approval before the change set is executed (after it is created and
+    /// summarized, so that the approver sees what will change).
     #[serde(default)]
     pub approval: bool,
+    /// Who is told, by email, that an approval waits (an SNS topic encrypted with the stage key).
+    #[serde(default)]
+    pub notify: Vec<Email>,
+    /// Days a pipeline run's artifacts are kept in the artifact bucket.
+    #[serde(default = "default_artifact_days")]
+    pub artifact_retention_days: u32,
+}
+
+fn default_artifact_days() -> u32 {
+    30
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -240,7 +242,11 @@ struct StageFile {
 }
 
 fn default_deploy() -> Deploy {
-    Deploy { approval: false }
+    Deploy {
+        approval: false,
+        notify: Vec::new(),
+        artifact_retention_days: default_artifact_days(),
+    }
 }
 
 impl Stage {
@@ -317,6 +323,7 @@ impl Stage {
 
     /// The checks that involve more than one field, each with the path of the field to point at.
     fn cross_checks(&self) -> Vec<(Vec<&'static str>, String)> {
+        use pipeline_model::pipeline_params as pp;
         let mut out = Vec::new();
         let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m));
         let net = &self.network;
@@ -387,16 +394,50 @@ impl Stage {
                 ),
             );
         }
-        match (&self.source.connection_arn, &self.source.legacy_github_oauth) {
-            (None, None) => p(
-                &["source"],
-                "no source: expected `connection_arn` (or the legacy `legacy_github_oauth`)".to_owned(),
-            ),
-            (Some(_), Some(_)) => p(
+        if self.source.legacy_github_oauth.is_some() {
+            p(
                 &["source", "legacy_github_oauth"],
-                "both `connection_arn` and `legacy_github_oauth` are set: expected one".to_owned(),
+                "the GitHub (OAuth, version 1) source is retired: it detects pushes only through a webhook or \
+                 polling, and keeps a token; expected `source.connection_arn`, a CodeConnections connection \
+                 (authorised once in the console), in its place"
+                    .to_owned(),
+            );
+        }
+        let notify = &self.deploy.notify;
+        if notify.len() > pp::APPROVAL_EMAILS.len() {
+            p(
+                &["deploy", "notify"],
+                format!(
+                    "{} addresses: expected at most {} (subscribe a mailing list for more)",
+                    notify.len(),
+                    pp::APPROVAL_EMAILS.len()
+                ),
+            );
+        }
+        if !notify.is_empty() && !self.deploy.approval {
+            p(
+                &["deploy", "notify"],
+                "addresses to notify of approvals, but `deploy.approval` is false: expected `approval: true`, or no `notify`"
+                    .to_owned(),
+            );
+        }
+        if let Some(dup) = notify
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| notify[..i].contains(e).then_some(e))
+        {
+            p(
+                &["deploy", "notify"],
+                format!("`{}` is listed twice: expected each address once", dup.0),
+            );
+        }
+        match &self.source.connection_arn {
+            None if self.source.legacy_github_oauth.is_none() => p(
+                &["source"],
+                "no source: expected `connection_arn` (a CodeConnections connection)".to_owned(),
             ),
-            (Some(conn), None) => {
+            None => {}
+            Some(conn) => {
                 if conn.region() != self.region {
                     p(
                         &["source", "connection_arn"],
@@ -416,14 +457,6 @@ impl Stage {
                             cert.account()
                         ),
                     );
-                }
-            }
-            (None, Some(_)) => {
-                for (which, repo) in [("app", &self.source.app), ("infra", &self.source.infra)] {
-                    if !repo.paths.is_empty() {
-                        let path: &'static str = if which == "app" { "app" } else { "infra" };
-                        p(&["source", path, "paths"], "path filters need a CodeConnections source (V2 triggers); the legacy GitHub source cannot filter".to_owned());
-                    }
                 }
             }
         }
@@ -546,13 +579,18 @@ impl Stage {
                 ),
             );
         }
-        let bounded: [(&[&'static str], u32, Bound); 11] = [
+        let bounded: [(&[&'static str], u32, Bound); 12] = [
             (&["instances", "min"], i.min, bounds::INSTANCES_MIN),
             (&["instances", "max"], i.max, bounds::INSTANCES_MAX),
             (
                 &["instances", "root_volume_gib"],
                 i.root_volume_gib,
                 bounds::ROOT_VOLUME_GIB,
+            ),
+            (
+                &["deploy", "artifact_retention_days"],
+                self.deploy.artifact_retention_days,
+                bounds::ARTIFACT_RETENTION_DAYS,
             ),
             (&["service", "min_count"], s.min_count, bounds::MIN_COUNT),
             (&["service", "max_count"], s.max_count, bounds::MAX_COUNT),
@@ -762,12 +800,15 @@ impl Stage {
                 m.insert(pp::INFRA_PATHS, join_paths(&src.infra.paths));
                 m.insert(pp::REQUIRE_APPROVAL, bool_text(self.deploy.approval));
                 m.insert(pp::BUILD_ARCHITECTURE, self.architecture().to_string());
+                for (i, param) in pp::APPROVAL_EMAILS.into_iter().enumerate() {
+                    m.insert(
+                        param,
+                        self.deploy.notify.get(i).map(|e| e.0.clone()).unwrap_or_default(),
+                    );
+                }
                 m.insert(
-                    pp::LEGACY_GITHUB_TOKEN_SECRET,
-                    src.legacy_github_oauth
-                        .as_ref()
-                        .map(|l| l.token_secret.0.clone())
-                        .unwrap_or_default(),
+                    pp::ARTIFACT_RETENTION_DAYS,
+                    self.deploy.artifact_retention_days.to_string(),
                 );
             }
         }
@@ -1048,6 +1089,15 @@ validated!(
                 && size.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
         if ok { Ok(()) } else { Err(format!("`{s}` is not an instance type: expected family.size such as t3.small")) }
+    }
+);
+validated!(
+    /// An email address (an approval notification's subscriber).
+    Email, |s| {
+        let ok = s.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }) && !s.chars().any(|c| c.is_whitespace() || c == ',') && s.len() <= 254;
+        if ok { Ok(()) } else { Err(format!("`{s}` is not an email address: expected name@example.com")) }
     }
 );
 validated!(

@@ -277,7 +277,8 @@ fn the_buckets_take_tls_only_and_the_log_bucket_takes_the_artifact_logs() {
     let (mut t, n) = with_names();
     let key = t.add("Key", cfn::resources::kms::Key::new());
     let logs = LogBucket::add(&mut t, n);
-    let store = ArtifactStore::add(&mut t, key, &logs);
+    let days = t.add_parameter("Days", Parameter::<Integer>::new());
+    let store = ArtifactStore::add(&mut t, key, &logs, days);
     logs.allow_deliveries(&mut t, &store);
     let v = synth(&t);
     assert_eq!(
@@ -302,6 +303,9 @@ fn the_buckets_take_tls_only_and_the_log_bucket_takes_the_artifact_logs() {
     );
     let encryption = &resource(&v, "ArtifactBucket")["Properties"]["BucketEncryption"];
     assert!(encryption.to_string().contains("aws:kms"), "{encryption}");
+    // Current artifacts expire after the stage's days, not only old versions.
+    let rules = resource(&v, "ArtifactBucket")["Properties"]["LifecycleConfiguration"]["Rules"].to_string();
+    assert!(rules.contains(r#""ExpirationInDays":{"Ref":"Days"}"#), "{rules}");
 }
 
 #[test]
@@ -320,8 +324,8 @@ fn the_repository_keeps_tags_immutable() {
     );
 }
 
-#[test]
-fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
+/// The delivery pipeline block on its own, with each condition a parameter of its own.
+fn delivery_pipeline() -> Value {
     let (mut t, n) = with_names();
     let role = |t: &mut Template, id: &str| {
         t.add(
@@ -336,7 +340,8 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
     );
     let key = t.add("Key", cfn::resources::kms::Key::new());
     let logs = LogBucket::add(&mut t, n);
-    let artifacts = ArtifactStore::add(&mut t, key, &logs);
+    let days = t.add_parameter("Days", Parameter::<Integer>::new());
+    let artifacts = ArtifactStore::add(&mut t, key, &logs, days);
     let repository = ImageRepository::add(&mut t, n, key);
     let on_arm = placeholder_condition(&mut t);
     let build = BuildProject::add(
@@ -350,24 +355,39 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
             on_arm,
         },
     );
+    let summary = ChangeSetSummary::add(
+        &mut t,
+        ChangeSetSummaryProps {
+            names: n,
+            artifacts: &artifacts,
+            log_group: build.log_group,
+        },
+    );
     let str_param = |t: &mut Template, id: &str| t.add_parameter(id, Parameter::<Str>::new());
+    let condition = |t: &mut Template, id: &str| {
+        let p = str_param(t, &format!("{id}Param"));
+        t.add_condition(id, equals(p, "true"))
+    };
     let connection = str_param(&mut t, "Connection");
-    let use_connection = t.add_condition("UseConnection", equals(connection, "x"));
-    let approval = str_param(&mut t, "Approval");
-    let require_approval = t.add_condition("RequireApproval", equals(approval, "true"));
     let source = |t: &mut Template, prefix: &str| GitSource {
         repository: str_param(t, &format!("{prefix}Repo")),
         branch: str_param(t, &format!("{prefix}Branch")),
         paths: t.add_parameter(&format!("{prefix}Paths"), Parameter::<CommaDelimitedList>::new()),
-        filtered: use_connection,
+        filtered: condition(t, &format!("{prefix}Filtered")),
     };
     let sources = Sources {
         app: source(&mut t, "App"),
         infra: source(&mut t, "Infra"),
         connection,
-        use_connection,
-        legacy_token_secret: str_param(&mut t, "Token"),
     };
+    let approval = Approval {
+        required: condition(&mut t, "Required"),
+        emails: vec![
+            (str_param(&mut t, "Email1"), condition(&mut t, "Email1Set")),
+            (str_param(&mut t, "Email2"), condition(&mut t, "Email2Set")),
+        ],
+    };
+    let deploy_closed = condition(&mut t, "Closed");
     DeliveryPipeline::add(
         &mut t,
         DeliveryPipelineProps {
@@ -377,18 +397,48 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
             key,
             artifacts: &artifacts,
             build: build.project,
+            summary,
             sources,
-            require_approval,
+            approval,
+            deploy_closed,
             template_extension: "yaml",
         },
     );
-    let v = synth(&t);
+    synth(&t)
+}
+
+/// The deploy stage's actions, each with the condition it is added under (`None`: always).
+fn deploy_actions(v: &Value) -> Vec<(Option<String>, Value)> {
+    let stages = resource(v, "Pipeline")["Properties"]["Stages"]
+        .as_array()
+        .unwrap();
+    let deploy = stages.iter().find(|s| s["Name"] == DEPLOY_STAGE).unwrap();
+    deploy["Actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| match a.get("Fn::If") {
+            Some(branches) => {
+                assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}), "{a}");
+                (
+                    Some(branches[0].as_str().unwrap().to_owned()),
+                    branches[1].clone(),
+                )
+            }
+            None => (None, a.clone()),
+        })
+        .collect()
+}
+
+#[test]
+fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
+    let v = delivery_pipeline();
     let stages = resource(&v, "Pipeline")["Properties"]["Stages"]
         .as_array()
         .unwrap()
         .clone();
     let names: Vec<&str> = stages.iter().map(|s| s["Name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Source", "Build", "Deploy"]);
+    assert_eq!(names, ["Source", "Build", DEPLOY_STAGE]);
     let deploy = stages[2]["Actions"].to_string();
     assert!(
         deploy.contains(r#"{\"ImageTag\": {\"Fn::GetParam\": [\"Build\", \"build.json\", \"tag\"]}}"#),
@@ -407,6 +457,124 @@ fn the_pipeline_reads_the_tag_from_the_build_and_deploys_the_service_stack() {
     );
     assert_eq!(resource(&v, "BuildProject")["DependsOn"], "BuildPolicy");
     assert_eq!(resource(&v, "Pipeline")["DependsOn"], "PipelinePolicy");
+}
+
+#[test]
+fn the_approver_approves_the_change_set_after_it_exists_and_sees_its_summary() {
+    let v = delivery_pipeline();
+    let actions = deploy_actions(&v);
+    let by_order: Vec<(Option<&str>, &str, u64)> = actions
+        .iter()
+        .map(|(cond, a)| {
+            (
+                cond.as_deref(),
+                a["Name"].as_str().unwrap(),
+                a["RunOrder"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_order,
+        [
+            (None, "CreateChangeSet", u64::from(CREATE_ORDER)),
+            (Some("Required"), "SummarizeChangeSet", u64::from(SUMMARY_ORDER)),
+            (Some("Required"), "Approve", u64::from(APPROVE_ORDER)),
+            (None, "ExecuteChangeSet", u64::from(EXECUTE_ORDER)),
+        ]
+    );
+    assert!(
+        by_order.windows(2).all(|w| w[0].2 < w[1].2),
+        "each action waits for the one before: {by_order:?}"
+    );
+
+    // The summary build reads the change set the first action created, and exports its variables
+    // under the namespace the approval reads.
+    let summarize = &actions[1].1;
+    assert_eq!(summarize["ActionTypeId"]["Provider"], "CodeBuild");
+    assert_eq!(summarize["Namespace"], "ChangeSet");
+    let create = &actions[0].1["Configuration"];
+    let env = summarize["Configuration"]["EnvironmentVariables"].to_string();
+    for (var, value) in [
+        ("STACK", &create["StackName"]),
+        ("CHANGE_SET", &create["ChangeSetName"]),
+    ] {
+        assert!(
+            env.contains(&format!("\\\"name\\\": \\\"{var}\\\"")),
+            "{var} in {env}"
+        );
+        let value = value.to_string();
+        let inner = value
+            .trim_start_matches("{\"Fn::Sub\":\"")
+            .trim_end_matches("\"}");
+        assert!(env.contains(inner), "{var} = {inner} in {env}");
+    }
+    assert_eq!(
+        summarize["Configuration"]["ProjectName"],
+        json!({"Ref": "ChangeSetSummaryProject"})
+    );
+    // What CodeBuild exports: the buildspec's `env.exported-variables`, read back from its YAML.
+    let spec: Value = serde_norway::from_str(&change_set_summary::buildspec()).unwrap();
+    let exported: Vec<&str> = spec["env"]["exported-variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let approve = &actions[2].1;
+    assert_eq!(approve["ActionTypeId"]["Category"], "Approval");
+    let custom = approve["Configuration"]["CustomData"].as_str().unwrap();
+    let link = approve["Configuration"]["ExternalEntityLink"].as_str().unwrap();
+    assert!(custom.contains("#{ChangeSet.SUMMARY}"), "{custom}");
+    assert_eq!(link, "#{ChangeSet.LINK}");
+    for var in ["SUMMARY", "LINK"] {
+        assert!(
+            exported.contains(&var),
+            "{var} exported by the summary: {exported:?}"
+        );
+    }
+    // Approvals are announced on a topic encrypted with the stage key, to the stage's subscribers.
+    assert_eq!(
+        approve["Configuration"]["NotificationArn"],
+        json!({"Ref": "ApprovalsTopic"})
+    );
+    let topic = resource(&v, "ApprovalsTopic");
+    assert_eq!(topic["Condition"], "Required");
+    assert_eq!(
+        topic["Properties"]["KmsMasterKeyId"],
+        json!({"Fn::GetAtt": ["Key", "Arn"]})
+    );
+    for (i, cond) in [(1, "Email1Set"), (2, "Email2Set")] {
+        let sub = resource(&v, &format!("ApprovalSubscription{i}"));
+        assert_eq!(sub["Condition"], cond);
+        assert_eq!(sub["Properties"]["Protocol"], "email");
+        assert_eq!(sub["Properties"]["Endpoint"], json!({"Ref": format!("Email{i}")}));
+        assert_eq!(sub["Properties"]["TopicArn"], json!({"Ref": "ApprovalsTopic"}));
+    }
+    assert_eq!(
+        topic["Properties"]["TopicName"],
+        json!({"Fn::Sub": "${AppName}-${StageName}-approvals"})
+    );
+    let policy = resource(&v, "PipelinePolicy").to_string();
+    assert!(
+        policy.contains(r#"{"Action":"sns:Publish","Effect":"Allow","Resource":{"Fn::Sub":"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${AppName}-${StageName}-approvals"}"#),
+        "the pipeline may publish to the topic, by its name: {policy}"
+    );
+}
+
+#[test]
+fn the_deploy_stage_is_closed_until_the_stage_is_ready() {
+    let v = delivery_pipeline();
+    let transitions = &resource(&v, "Pipeline")["Properties"]["DisableInboundStageTransitions"];
+    let branches = &transitions["Fn::If"];
+    assert_eq!(branches[0], "Closed", "{transitions}");
+    assert_eq!(branches[1][0]["StageName"], DEPLOY_STAGE);
+    assert!(
+        branches[1][0]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("cargo xtask deploy pipeline")
+    );
+    assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}));
 }
 
 #[test]

@@ -263,11 +263,10 @@ fn two_sources_feed_the_pipeline() {
             json!({"Ref": "ConnectionArn"})
         );
     }
-    // The legacy GitHub source is the other branch, its token a dynamic reference.
-    let legacy = &source[0]["Fn::If"][2];
-    assert_eq!(legacy["ActionTypeId"]["Provider"], "GitHub");
-    let token = legacy["Configuration"]["OAuthToken"]["Fn::Sub"].as_str().unwrap();
-    assert!(token.starts_with("{{resolve:secretsmanager:"), "{token}");
+    // Both always on the connection: the 2017 GitHub (OAuth) source, which never started without a
+    // webhook, is gone.
+    assert!(source.iter().all(|a| a.get("Fn::If").is_none()), "{source:?}");
+    assert!(!t.to_string().contains("OAuthToken"));
     assert_eq!(resource(&t, "Pipeline")["Properties"]["PipelineType"], "V2");
 }
 
@@ -305,10 +304,15 @@ fn the_deploy_stage_replaces_then_executes_a_change_set_with_the_built_tag() {
     assert_eq!(execute["Configuration"]["ChangeSetName"], c["ChangeSetName"]);
     assert_eq!(execute["Configuration"]["StackName"], c["StackName"]);
     assert!(replace["RunOrder"].as_i64() < execute["RunOrder"].as_i64());
-    // The optional approval comes first.
-    let approve = &deploy[0]["Fn::If"];
+    // The optional approval comes after the change set exists and before it is executed.
+    let approve = deploy
+        .iter()
+        .find(|a| a["Fn::If"][1]["Name"] == "Approve")
+        .map(|a| &a["Fn::If"])
+        .expect("an optional approval");
     assert_eq!(approve[0], "RequireApproval");
-    assert!(approve[1]["RunOrder"].as_i64() < replace["RunOrder"].as_i64());
+    assert!(replace["RunOrder"].as_i64() < approve[1]["RunOrder"].as_i64());
+    assert!(approve[1]["RunOrder"].as_i64() < execute["RunOrder"].as_i64());
 }
 
 #[test]

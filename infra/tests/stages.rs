@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use infra::{Stage, StageError};
+use pipeline_model::Stack;
 
 const GOOD: &str = include_str!("../stages/dev.yaml");
 
@@ -369,15 +370,70 @@ fn the_stage_lives_in_one_region_and_account() {
 }
 
 #[test]
-fn exactly_one_kind_of_source() {
-    let both = edit(
+fn the_retired_github_oauth_source_is_refused_with_what_replaced_it() {
+    let legacy = edit(
         "  app:\n    repository",
         "  legacy_github_oauth:\n    token_secret: berth/github\n  app:\n    repository",
     );
     check(
-        &both,
+        &legacy,
         "legacy_github_oauth:",
-        &["both `connection_arn` and `legacy_github_oauth`"],
+        &[
+            "source.legacy_github_oauth: the GitHub (OAuth, version 1) source is retired",
+            "expected `source.connection_arn`",
+        ],
+    );
+}
+
+#[test]
+fn approvals_notify_up_to_five_distinct_addresses_and_only_with_an_approval() {
+    let with = |deploy: &str| GOOD.replacen("deploy:\n  approval: false\n", deploy, 1);
+    assert_ne!(with("X"), GOOD, "dev.yaml has `deploy: approval: false`");
+    let ok = with("deploy:\n  approval: true\n  notify: [ops@example.com, lead@example.org]\n");
+    let stage = Stage::parse(Path::new("stages/dev.yaml"), &ok).unwrap();
+    let params = stage.parameters(Stack::Pipeline);
+    assert_eq!(params["ApprovalEmail1"], "ops@example.com");
+    assert_eq!(params["ApprovalEmail2"], "lead@example.org");
+    assert_eq!(params["ApprovalEmail3"], "");
+    check(
+        &with("deploy:\n  approval: false\n  notify: [ops@example.com]\n"),
+        "notify:",
+        &[
+            "deploy.notify:",
+            "`deploy.approval` is false",
+            "expected `approval: true`",
+        ],
+    );
+    check(
+        &with("deploy:\n  approval: true\n  notify: [ops@example.com, ops@example.com]\n"),
+        "notify:",
+        &["`ops@example.com` is listed twice"],
+    );
+    check(
+        &with("deploy:\n  approval: true\n  notify: [a@x.io, b@x.io, c@x.io, d@x.io, e@x.io, f@x.io]\n"),
+        "notify:",
+        &["6 addresses: expected at most 5"],
+    );
+    check(
+        &with("deploy:\n  approval: true\n  notify: [ops.example.com]\n"),
+        "ops.example.com",
+        &["`ops.example.com` is not an email address"],
+    );
+}
+
+#[test]
+fn artifacts_expire_after_the_stages_days() {
+    let stage = Stage::parse(Path::new("stages/dev.yaml"), GOOD).unwrap();
+    assert_eq!(stage.parameters(Stack::Pipeline)["ArtifactRetentionDays"], "30");
+    let long = GOOD.replacen(
+        "deploy:\n  approval: false\n",
+        "deploy:\n  approval: false\n  artifact_retention_days: 0\n",
+        1,
+    );
+    check(
+        &long,
+        "artifact_retention_days",
+        &["deploy.artifact_retention_days: 0 days: expected 1 to 3650"],
     );
 }
 
@@ -397,14 +453,14 @@ fn a_graviton_stage_builds_and_runs_arm64() {
     let stage = Stage::parse(Path::new("stages/dev.yaml"), &arm).expect("an arm64 stage");
     assert_eq!(stage.architecture().as_str(), "arm64");
     assert_eq!(
-        stage.parameters(pipeline_model::Stack::Pipeline)
+        stage.parameters(Stack::Pipeline)
             [pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
         "arm64",
         "the build runs on the instances' architecture"
     );
     let x86 = Stage::parse(Path::new("stages/dev.yaml"), GOOD).unwrap();
     assert_eq!(
-        x86.parameters(pipeline_model::Stack::Pipeline)[pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
+        x86.parameters(Stack::Pipeline)[pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
         "x86_64"
     );
 }

@@ -43,6 +43,8 @@ pub const TYPES: &[&str] = &[
     "AWS::Logs::LogGroup",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
     "AWS::SSM::Parameter",
 ];
 

@@ -111,7 +111,10 @@ pub async fn run(
         Command::Deploy(d) => {
             let t = Opened::open(&d.aws, &d.target, Gate::Checked).await?;
             let env = t.env(&ui);
-            let req = t.request(d.image_tag, d.role_arn)?;
+            let mut req = t.request(d.image_tag, d.role_arn)?;
+            if t.stack == Stack::Pipeline {
+                t.gate_deploy_stage(&mut req, p).await?;
+            }
             if t.stack == Stack::Service {
                 // A service without its secrets starts no task: refuse before any change set.
                 let problems = secrets::Store::of(&t.session, t.stage.names())
@@ -150,7 +153,10 @@ pub async fn run(
         }
         Command::Diff(d) => {
             let t = Opened::open(&d.aws, &d.target, Gate::Checked).await?;
-            let req = t.request(d.image_tag, None)?;
+            let mut req = t.request(d.image_tag, None)?;
+            if t.stack == Stack::Pipeline {
+                t.gate_deploy_stage(&mut req, p).await?;
+            }
             let changes = commands::diff(&t.env(&ui), &req, d.output == OutputFormat::Json).await?;
             Ok(if changes && d.exit_code {
                 Code::Changes
@@ -280,6 +286,32 @@ impl Opened {
             self.stage.name,
             global_flags(&self.aws_args)
         )
+    }
+
+    /// Opens the pipeline's transition into its deploy stage when the stage's secrets are all
+    /// stored, and keeps it closed otherwise: a run that reached the deploy stage without them would
+    /// fail to create the service stack and leave it in ROLLBACK_COMPLETE, which no change set can
+    /// update. Says which, and how to open it.
+    async fn gate_deploy_stage(&self, req: &mut Request, p: &Printer) -> Result<()> {
+        let problems = secrets::Store::of(&self.session, self.stage.names())
+            .check(secrets_model::DECLARED)
+            .await?;
+        let open = problems.is_empty();
+        if !open {
+            p.line(&format!(
+                "the pipeline's {} stage stays closed until the stage's secrets are stored:\n  {}\nthen run `{}` again to open it \
+                 (runs wait at the closed transition; the newest goes on when it opens)",
+                infra::blocks::DEPLOY_STAGE,
+                problems.join("\n  "),
+                self.hint("deploy"),
+            ));
+            p.line(&format!(
+                "hint: {}",
+                put_hint(&problems, &self.stage.name.to_string())
+            ));
+        }
+        set_deploy_stage_open(req, open);
+        Ok(())
     }
 
     fn request(&self, image_tag: Option<String>, role_arn: Option<String>) -> Result<Request> {
@@ -480,6 +512,18 @@ pub fn request(
         role_arn,
         description: format!("berth {}/{} {stack} stack", stage.app, stage.name),
     })
+}
+
+/// Sets the pipeline stack's parameter that opens (or keeps closed) the transition into the deploy
+/// stage.
+pub fn set_deploy_stage_open(req: &mut Request, open: bool) {
+    let name = pipeline_model::pipeline_params::DEPLOY_STAGE_OPEN;
+    req.parameters.retain(|(k, _)| k != name);
+    req.parameters.push((
+        name.to_owned(),
+        ParamValue::Value(if open { "true" } else { "false" }.to_owned()),
+    ));
+    req.parameters.sort_by(|a, b| a.0.cmp(&b.0));
 }
 
 /// The stage's artifact bucket, from the pipeline stack's outputs.

@@ -170,6 +170,31 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
         ],
     ));
     assert!(out.contains("sample-dev-pipeline: CREATE_COMPLETE"), "{out}");
+    // Without the service's secrets, the pipeline's runs stop before its deploy stage.
+    assert!(
+        text(&refused)
+            .contains("the pipeline's Deploy stage stays closed until the stage's secrets are stored")
+            && text(&refused).contains("DB_PASSWORD is missing"),
+        "{}",
+        text(&refused)
+    );
+    let deploy_stage_open = || {
+        aws(
+            &server,
+            &[
+                "cloudformation",
+                "describe-stacks",
+                "--stack-name",
+                "sample-dev-pipeline",
+            ],
+        )["Stacks"][0]["Parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["ParameterKey"] == "DeployStageOpen")
+            .map(|p| p["ParameterValue"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(deploy_stage_open().as_deref(), Some("false"));
 
     // The service's secret is not stored yet: no change set, exit 6, and how to store it.
     let blocked = berth(
@@ -219,6 +244,12 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
         .unwrap();
     std::io::Write::write_all(&mut put.stdin.take().unwrap(), b"moto-db-password").unwrap();
     ok(put.wait_with_output().unwrap());
+
+    // With the secrets stored, deploying the pipeline stack again opens its deploy stage.
+    let out = ok(berth(&server, &["deploy", "pipeline", "--stage", "dev", "--yes"]));
+    assert!(!out.contains("stays closed"), "{out}");
+    assert!(out.contains("DeployStageOpen"), "the change shows: {out}");
+    assert_eq!(deploy_stage_open().as_deref(), Some("true"));
 
     let out = ok(berth(
         &server,

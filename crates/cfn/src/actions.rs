@@ -261,13 +261,31 @@ impl GitHubOAuthSource {
 #[must_use]
 pub struct CodeBuild {
     pub project_name: Val<String>,
+    /// Plain-text environment variables of the build, by name.
+    pub environment_variables: Vec<(String, Val<String>)>,
+    /// The namespace of the variables the build exports (`#{Namespace.VAR}` in later actions).
+    pub namespace: Option<String>,
 }
 
 impl CodeBuild {
     pub fn new(project_name: impl Into<Val<String>>) -> Self {
         CodeBuild {
             project_name: project_name.into(),
+            environment_variables: Vec::new(),
+            namespace: None,
         }
+    }
+
+    /// Sets a plain-text environment variable of the build.
+    pub fn env(mut self, name: &str, value: impl Into<Val<String>>) -> Self {
+        self.environment_variables.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Exports the build's variables under `namespace`.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(namespace.to_owned());
+        self
     }
 
     pub fn action(self, name: &str, inputs: &[&str], outputs: &[&str]) -> ActionDeclaration {
@@ -276,11 +294,33 @@ impl CodeBuild {
         if inputs.len() > 1 {
             c.set("PrimarySource", inputs[0]);
         }
-        ActionDeclaration::new(action_type(Category::Build, "AWS", "CodeBuild"), name)
+        if !self.environment_variables.is_empty() {
+            // The action takes them as JSON text: [{"name", "value", "type"}].
+            let list = self
+                .environment_variables
+                .into_iter()
+                .map(|(n, v)| {
+                    Node::Map(vec![
+                        ("name".to_owned(), Node::Str(n)),
+                        ("type".to_owned(), Node::Str("PLAINTEXT".to_owned())),
+                        ("value".to_owned(), v.node),
+                    ])
+                })
+                .collect();
+            c.set_json(
+                "EnvironmentVariables",
+                Val::new(Node::JsonString(Box::new(Node::List(list)))),
+            );
+        }
+        let mut a = ActionDeclaration::new(action_type(Category::Build, "AWS", "CodeBuild"), name)
             .configuration(c.into_json())
             .input_artifacts(artifacts_in(inputs))
             .output_artifacts(artifacts_out(outputs))
-            .run_order(1)
+            .run_order(1);
+        if let Some(ns) = self.namespace {
+            a = a.namespace(ns);
+        }
+        a
     }
 }
 
@@ -395,8 +435,11 @@ impl CloudFormation {
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct ManualApproval {
-    pub custom_data: Option<String>,
+    /// What the approver reads (at most 500 characters once variables are resolved).
+    pub custom_data: Option<Val<String>>,
     pub notification_arn: Option<Val<String>>,
+    /// A link the approver follows to review.
+    pub external_entity_link: Option<Val<String>>,
 }
 
 impl ManualApproval {
@@ -407,6 +450,9 @@ impl ManualApproval {
         }
         if let Some(n) = self.notification_arn {
             c.set("NotificationArn", n);
+        }
+        if let Some(l) = self.external_entity_link {
+            c.set("ExternalEntityLink", l);
         }
         let mut a =
             ActionDeclaration::new(action_type(Category::Approval, "AWS", "Manual"), name).run_order(1);

@@ -114,7 +114,19 @@ pub mod pipeline_params {
     pub const REQUIRE_APPROVAL: &str = "RequireApproval";
     /// `x86_64` or `arm64`: the build runs on the container instances' architecture.
     pub const BUILD_ARCHITECTURE: &str = "BuildArchitecture";
-    pub const LEGACY_GITHUB_TOKEN_SECRET: &str = "LegacyGitHubTokenSecret";
+    /// Who is told that an approval waits: one email address each, empty when unused.
+    pub const APPROVAL_EMAILS: [&str; 5] = [
+        "ApprovalEmail1",
+        "ApprovalEmail2",
+        "ApprovalEmail3",
+        "ApprovalEmail4",
+        "ApprovalEmail5",
+    ];
+    /// Days a run's artifacts stay in the artifact bucket.
+    pub const ARTIFACT_RETENTION_DAYS: &str = "ArtifactRetentionDays";
+    /// "true" once the stage's secrets are stored: the transition into the Deploy stage opens. Set by
+    /// `cargo xtask deploy pipeline`, never in a stage file.
+    pub const DEPLOY_STAGE_OPEN: &str = "DeployStageOpen";
 }
 
 /// The container the service runs and what it reads from its environment.
@@ -313,6 +325,17 @@ impl<'a> Names<'a> {
     /// when the stage opts in: `sample-dev-exec`.
     pub fn exec_policy(&self) -> String {
         format!("{}-{}-exec", self.app, self.stage)
+    }
+
+    /// The SNS topic that tells approvers an approval waits: `sample-dev-approvals`.
+    pub fn approvals_topic(&self) -> String {
+        format!("{}-{}-approvals", self.app, self.stage)
+    }
+
+    /// The CodeBuild project that summarizes the service stack's change set for the approver:
+    /// `sample-dev-change-set-summary`.
+    pub fn change_set_summary(&self) -> String {
+        format!("{}-{}-change-set-summary", self.app, self.stage)
     }
 
     /// The container instances' managed policy (in the pipeline stack): `sample-dev-instance`. Named,

@@ -207,7 +207,13 @@ pub struct ArtifactStore {
 }
 
 impl ArtifactStore {
-    pub fn add(t: &mut Template, key: Res<kms::Key>, logs: &LogBucket) -> ArtifactStore {
+    /// `expire_after_days`: how long a run's artifacts are kept (older runs cannot be retried).
+    pub fn add(
+        t: &mut Template,
+        key: Res<kms::Key>,
+        logs: &LogBucket,
+        expire_after_days: cfn::Param<cfn::params::Integer>,
+    ) -> ArtifactStore {
         let bucket = t.add_with(
             "ArtifactBucket",
             private_bucket()
@@ -227,6 +233,7 @@ impl ArtifactStore {
                 .lifecycle_configuration(s3::bucket::LifecycleConfiguration::new(vec![
                     s3::bucket::Rule::new(s3::bucket::RuleStatus::Enabled)
                         .id("ExpireOldArtifacts")
+                        .expiration_in_days(expire_after_days)
                         .noncurrent_version_expiration(s3::bucket::NoncurrentVersionExpiration::new(
                             NONCURRENT_ARTIFACT_DAYS,
                         ))
@@ -252,6 +259,11 @@ impl ArtifactStore {
         Sub::new("${BucketArn}/*")
             .var("BucketArn", self.bucket.arn())
             .into()
+    }
+
+    /// The ARN of the key the store's objects are encrypted with.
+    pub fn key_arn(&self) -> Val<String> {
+        self.key.arn()
     }
 
     /// What reading and writing the store's objects needs of the stage key.

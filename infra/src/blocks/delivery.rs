@@ -1,21 +1,32 @@
 //! The delivery pipeline (CodePipeline V2): two sources (`AppSource`, `InfraSource`) → a build that
-//! pushes the image and writes `build.json` → a CloudFormation change set on the service stack with
-//! the image tag read from `build.json` → an optional manual approval → execute; and what its role may
-//! do.
+//! pushes the image and writes `build.json` → the service stack's change set (image tag read from
+//! `build.json`) → its summary and a manual approval (when the stage asks for one) → execute; the
+//! transition into the deploy stage closed until the stage's secrets are stored; who is told that an
+//! approval waits; and what the pipeline's role may do.
 
 use cfn::actions::{
-    ArtifactPath, Capability, CloudFormation, CodeBuild, CodeStarSource, GetParam, GitHubOAuthSource,
-    ManualApproval, ParameterOverrides,
+    ArtifactPath, Capability, CloudFormation, CodeBuild, CodeStarSource, GetParam, ManualApproval,
+    ParameterOverrides,
 };
 use cfn::fns::{Sub, if_};
 use cfn::params::{CommaDelimitedList, Str};
 use cfn::policy::{PolicyDocument, Statement};
-use cfn::resources::{codebuild, codepipeline, iam, kms};
-use cfn::{Attributes, Cond, Param, Res, Template, Val, dynamic, fns, pseudo};
+use cfn::resources::{codebuild, codepipeline, iam, kms, sns};
+use cfn::{Attributes, Cond, Param, Res, Template, Val, pseudo};
 use pipeline_model::{Stack, artifacts, build_output, infra_layout};
 
-use crate::blocks::ArtifactStore;
+use crate::blocks::change_set_summary::{CHANGE_SET_VAR, NAMESPACE, STACK_VAR};
+use crate::blocks::{ArtifactStore, ChangeSetSummary};
 use crate::naming::StageNames;
+
+/// The stage of the pipeline that changes the service.
+pub const DEPLOY_STAGE: &str = "Deploy";
+
+/// Its actions' order: the change set, its summary, the approval, the execution.
+pub const CREATE_ORDER: u32 = 1;
+pub const SUMMARY_ORDER: u32 = 2;
+pub const APPROVE_ORDER: u32 = 3;
+pub const EXECUTE_ORDER: u32 = 4;
 
 /// One Git source of the pipeline.
 #[derive(Clone, Copy)]
@@ -25,19 +36,23 @@ pub struct GitSource {
     pub branch: Param<Str>,
     /// Only pushes that change these paths start the pipeline...
     pub paths: Param<CommaDelimitedList>,
-    /// ...when this holds (a connection, and paths given).
+    /// ...when this holds (paths given).
     pub filtered: Cond,
 }
 
-/// Where the sources come from: a CodeConnections connection, or (legacy) GitHub with an OAuth token.
+/// Both sources, on one CodeConnections connection.
 #[derive(Clone, Copy)]
 pub struct Sources {
     pub app: GitSource,
     pub infra: GitSource,
     pub connection: Param<Str>,
-    pub use_connection: Cond,
-    /// The Secrets Manager secret whose `token` key holds the legacy OAuth token.
-    pub legacy_token_secret: Param<Str>,
+}
+
+/// Who approves: whether the stage asks for an approval, and who is told that one waits.
+pub struct Approval {
+    pub required: Cond,
+    /// Email subscribers: each with the condition that it is set.
+    pub emails: Vec<(Param<Str>, Cond)>,
 }
 
 /// What the pipeline needs.
@@ -49,9 +64,12 @@ pub struct DeliveryPipelineProps<'a> {
     pub key: Res<kms::Key>,
     pub artifacts: &'a ArtifactStore,
     pub build: Res<codebuild::Project>,
+    pub summary: ChangeSetSummary,
     pub sources: Sources,
-    /// Wait for a manual approval before executing the change set.
-    pub require_approval: Cond,
+    pub approval: Approval,
+    /// The transition into the deploy stage is closed (the stage's secrets are not all stored yet: a
+    /// first run would fail to create the service stack and strand it in ROLLBACK_COMPLETE).
+    pub deploy_closed: Cond,
     /// The format the service stack's template is committed in (`yaml` or `json`).
     pub template_extension: &'a str,
 }
@@ -60,6 +78,7 @@ pub struct DeliveryPipelineProps<'a> {
 pub struct DeliveryPipeline {
     pub policy: Res<iam::Policy>,
     pub pipeline: Res<codepipeline::Pipeline>,
+    pub approvals_topic: Res<sns::Topic>,
 }
 
 impl DeliveryPipeline {
@@ -71,6 +90,22 @@ impl DeliveryPipeline {
             "cloudformation",
             format!("stack/{}/*", names.stack(Stack::Service)),
         );
+        // Who is told that an approval waits: encrypted with the stage key.
+        let approvals_topic = t.add_with(
+            "ApprovalsTopic",
+            sns::Topic::new()
+                .topic_name(n.sub(names.approvals_topic()))
+                .display_name(n.sub("berth ${AppName}/${StageName}: approvals"))
+                .kms_master_key_id(props.key.arn()),
+            Attributes::new().condition(props.approval.required),
+        );
+        for (i, (email, set)) in props.approval.emails.iter().enumerate() {
+            t.add_with(
+                &format!("ApprovalSubscription{}", i + 1),
+                sns::Subscription::new("email", approvals_topic.to_ref()).endpoint(*email),
+                Attributes::new().condition(*set),
+            );
+        }
         let policy = t.add(
             "PipelinePolicy",
             iam::Policy::new(
@@ -93,8 +128,7 @@ impl DeliveryPipeline {
                             .resource(props.artifacts.bucket.arn()),
                     )
                     .statement(props.artifacts.key_use())
-                    .statement_if(
-                        src.use_connection,
+                    .statement(
                         Statement::allow()
                             .sid("Sources")
                             .actions([
@@ -105,15 +139,19 @@ impl DeliveryPipeline {
                     )
                     .statement(
                         Statement::allow()
-                            .sid("Build")
+                            .sid("Builds")
                             .actions([
                                 "codebuild:BatchGetBuilds",
                                 "codebuild:StartBuild",
                                 "codebuild:StopBuild",
                             ])
-                            // By name, not GetAtt: the name is the contract's, and the policy need not wait
-                            // for the project (emulators that skip CodeBuild cannot resolve its attributes).
-                            .resource(n.arn("codebuild", format!("project/{}", names.pipeline()))),
+                            // By name, not GetAtt: the names are the contract's, and the policy need not
+                            // wait for the projects (emulators that skip CodeBuild cannot resolve them).
+                            .resources([
+                                Val::from(n.arn("codebuild", format!("project/{}", names.pipeline()))),
+                                n.arn("codebuild", format!("project/{}", names.change_set_summary()))
+                                    .into(),
+                            ]),
                     )
                     .statement(
                         Statement::allow()
@@ -122,10 +160,28 @@ impl DeliveryPipeline {
                                 "cloudformation:CreateChangeSet",
                                 "cloudformation:DeleteChangeSet",
                                 "cloudformation:DescribeChangeSet",
+                                "cloudformation:DescribeStackEvents",
                                 "cloudformation:DescribeStacks",
                                 "cloudformation:ExecuteChangeSet",
                             ])
                             .resource(service_stack_arn),
+                    )
+                    // Creating the change set resolves the service stack's SSM-typed parameters (the
+                    // opt-in AMI parameter) with the pipeline's credentials.
+                    .statement(
+                        Statement::allow()
+                            .sid("AmiParameters")
+                            .actions(["ssm:GetParameters"])
+                            .resource(Sub::new(
+                                "arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/aws/service/ecs/*",
+                            )),
+                    )
+                    // By name: the topic exists only where the stage asks for approvals.
+                    .statement(
+                        Statement::allow()
+                            .sid("ApprovalNotifications")
+                            .actions(["sns:Publish"])
+                            .resource(n.arn("sns", names.approvals_topic())),
                     )
                     .statement(
                         Statement::allow()
@@ -143,26 +199,16 @@ impl DeliveryPipeline {
             .roles(vec![props.role.to_ref()]),
         );
 
-        let source = |name: &str, git: GitSource| -> Val<codepipeline::pipeline::ActionDeclaration> {
-            if_(
-                src.use_connection,
-                CodeStarSource::new(src.connection, git.repository, git.branch).action(name, name),
-                GitHubOAuthSource {
-                    owner: fns::select(0, fns::split("/", git.repository)),
-                    repo: fns::select(1, fns::split("/", git.repository)),
-                    branch: git.branch.into(),
-                    // A dynamic reference: CloudFormation reads the token from Secrets Manager at deploy
-                    // time; it is never a parameter value and never in the template.
-                    oauth_token: dynamic::secrets_manager(src.legacy_token_secret, Some("token"), None),
-                }
-                .action(name, name),
-            )
+        let source = |name: &str, git: GitSource| {
+            CodeStarSource::new(src.connection, git.repository, git.branch).action(name, name)
         };
         let service_template = infra_layout::template_path(Stack::Service, props.template_extension);
         let service_parameters = infra_layout::parameters_path("${StageName}", Stack::Service);
+        let stack = || n.sub(names.stack(Stack::Service));
+        let change_set = || n.sub(names.change_set());
         let create_change_set = CloudFormation::change_set_replace(
-            n.sub(names.stack(Stack::Service)),
-            n.sub(names.change_set()),
+            stack(),
+            change_set(),
             ArtifactPath::new(artifacts::INFRA_SOURCE, service_template.as_str()),
         )
         .template_configuration(ArtifactPath::new(
@@ -176,19 +222,29 @@ impl DeliveryPipeline {
         .capability(Capability::NamedIam)
         .role_arn(props.deploy_role.arn())
         .action("CreateChangeSet", &[artifacts::INFRA_SOURCE, artifacts::BUILD])
-        .run_order(2);
-        let execute_change_set =
-            CloudFormation::change_set_execute(n.sub(names.stack(Stack::Service)), n.sub(names.change_set()))
-                .action("ExecuteChangeSet", &[])
-                .run_order(3);
+        .run_order(CREATE_ORDER);
+        // After the change set exists: what it changes, for the approver to read...
+        let summarize = CodeBuild::new(props.summary.project.to_ref())
+            .env(STACK_VAR, stack())
+            .env(CHANGE_SET_VAR, change_set())
+            .namespace(NAMESPACE)
+            .action("SummarizeChangeSet", &[artifacts::INFRA_SOURCE], &[])
+            .run_order(SUMMARY_ORDER);
+        // ...then the approval, which shows it and links to the change set...
         let approve = ManualApproval {
             custom_data: Some(
-                "Review the service stack's change set, then approve to execute it.".to_owned(),
+                format!("Service stack change set: #{{{NAMESPACE}.SUMMARY}} Review it at the link, then approve to execute it.")
+                    .into(),
             ),
-            notification_arn: None,
+            notification_arn: Some(approvals_topic.to_ref()),
+            external_entity_link: Some(format!("#{{{NAMESPACE}.LINK}}").into()),
         }
         .action("Approve")
-        .run_order(1);
+        .run_order(APPROVE_ORDER);
+        // ...then the execution.
+        let execute_change_set = CloudFormation::change_set_execute(stack(), change_set())
+            .action("ExecuteChangeSet", &[])
+            .run_order(EXECUTE_ORDER);
         let trigger = |source: &str, git: GitSource| {
             codepipeline::pipeline::PipelineTriggerDeclaration::new(
                 codepipeline::pipeline::ProviderType::CodeStarSourceConnection,
@@ -202,6 +258,7 @@ impl DeliveryPipeline {
                     .file_paths(codepipeline::pipeline::GitFilePathFilterCriteria::new().includes(git.paths)),
             ]))
         };
+        let required = props.approval.required;
         let pipeline = t.add_with(
             "Pipeline",
             codepipeline::Pipeline::new(
@@ -224,11 +281,12 @@ impl DeliveryPipeline {
                     ),
                     codepipeline::pipeline::StageDeclaration::new(
                         vec![
-                            if_(props.require_approval, approve, pseudo::no_value()),
                             create_change_set.into(),
+                            if_(required, summarize, pseudo::no_value()),
+                            if_(required, approve, pseudo::no_value()),
                             execute_change_set.into(),
                         ],
-                        "Deploy",
+                        DEPLOY_STAGE,
                     ),
                 ],
             )
@@ -243,6 +301,14 @@ impl DeliveryPipeline {
                 )
                 .encryption_key(codepipeline::pipeline::EncryptionKey::new(props.key.arn(), "KMS")),
             )
+            .disable_inbound_stage_transitions(if_(
+                props.deploy_closed,
+                vec![codepipeline::pipeline::StageTransition::new(
+                    "berth: closed until the stage's secrets are stored; cargo xtask deploy pipeline opens it",
+                    DEPLOY_STAGE,
+                )],
+                pseudo::no_value(),
+            ))
             .triggers(vec![
                 if_(
                     src.app.filtered,
@@ -257,6 +323,10 @@ impl DeliveryPipeline {
             ]),
             Attributes::new().depends_on(policy),
         );
-        DeliveryPipeline { policy, pipeline }
+        DeliveryPipeline {
+            policy,
+            pipeline,
+            approvals_topic,
+        }
     }
 }

@@ -6,10 +6,11 @@
 //!
 //! The service stack: [`LoadBalancer`], [`ContainerInstances`], [`EcsService`].
 //! The pipeline stack: [`StageKey`], [`LogBucket`], [`ArtifactStore`], [`ImageRepository`],
-//! [`TaskExecutionPolicy`], [`InstancePolicy`], [`ExecPolicy`], [`BuildProject`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
+//! [`TaskExecutionPolicy`], [`InstancePolicy`], [`ExecPolicy`], [`BuildProject`], [`ChangeSetSummary`], [`ServiceDeployPolicy`], [`DeliveryPipeline`].
 
 mod buckets;
 mod build_project;
+pub mod change_set_summary;
 mod container_instances;
 mod delivery;
 mod deploy_policy;
@@ -25,11 +26,15 @@ pub use buckets::{ACCESS_LOG_RETENTION_DAYS, ArtifactStore, ELB_LOG_ACCOUNTS, Lo
 pub use build_project::{
     BUILD_IMAGE, BUILD_IMAGE_ARM, BUILD_LOG_RETENTION_DAYS, BuildProject, BuildProjectProps,
 };
+pub use change_set_summary::{ChangeSetSummary, ChangeSetSummaryProps};
 pub use container_instances::{
     ContainerInstances, ContainerInstancesProps, INSTANCE_WARMUP_SECONDS, REPLACEMENT_BATCH, SIGNAL_TIMEOUT,
     SUSPENDED_DURING_REPLACEMENT, TARGET_CAPACITY_PERCENT,
 };
-pub use delivery::{DeliveryPipeline, DeliveryPipelineProps, GitSource, Sources};
+pub use delivery::{
+    APPROVE_ORDER, Approval, CREATE_ORDER, DEPLOY_STAGE, DeliveryPipeline, DeliveryPipelineProps,
+    EXECUTE_ORDER, GitSource, SUMMARY_ORDER, Sources,
+};
 pub use deploy_policy::{ServiceDeployPolicy, ServiceDeployPolicyProps};
 pub use ecs_service::{
     ALARM_EVALUATION_PERIODS, ALARM_PERIOD_SECONDS, EcsService, EcsServiceProps, MAXIMUM_PERCENT,

@@ -19,4 +19,5 @@ pub mod iam;
 pub mod kms;
 pub mod logs;
 pub mod s3;
+pub mod sns;
 pub mod ssm;
