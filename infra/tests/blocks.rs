@@ -316,12 +316,34 @@ fn the_repository_keeps_tags_immutable() {
     let v = synth(&t);
     let repo = &resource(&v, "Repository")["Properties"];
     assert_eq!(repo["ImageTagMutability"], "IMMUTABLE");
+    let policy: Value =
+        serde_json::from_str(repo["LifecyclePolicy"]["LifecyclePolicyText"].as_str().unwrap()).unwrap();
+    let rules = policy["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{policy}");
+    // The build's dependency images first (a few of them, apart from the app's images): an image
+    // a rule selects is never expired by a later rule, so a run of app builds keeps them.
+    let (deps, any) = (&rules[0], &rules[1]);
     assert!(
-        repo["LifecyclePolicy"]["LifecyclePolicyText"]
-            .as_str()
-            .unwrap()
-            .contains(&IMAGES_KEPT.to_string())
+        deps["rulePriority"].as_u64().unwrap() < any["rulePriority"].as_u64().unwrap(),
+        "{policy}"
     );
+    assert_eq!(
+        deps["selection"],
+        json!({
+            "tagStatus": "tagged",
+            "tagPrefixList": [pipeline_model::image::DEPENDENCY_TAG_PREFIX],
+            "countType": "imageCountMoreThan",
+            "countNumber": ImageRepository::DEPENDENCY_IMAGES_KEPT,
+        })
+    );
+    // Then every image: the `any` rule must be the last.
+    assert_eq!(
+        any["selection"],
+        json!({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": IMAGES_KEPT})
+    );
+    for rule in rules {
+        assert_eq!(rule["action"], json!({"type": "expire"}));
+    }
 }
 
 /// The delivery pipeline block on its own, with each condition a parameter of its own.

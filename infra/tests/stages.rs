@@ -453,8 +453,7 @@ fn a_graviton_stage_builds_and_runs_arm64() {
     let stage = Stage::parse(Path::new("stages/dev.yaml"), &arm).expect("an arm64 stage");
     assert_eq!(stage.architecture().as_str(), "arm64");
     assert_eq!(
-        stage.parameters(Stack::Pipeline)
-            [pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
+        stage.parameters(Stack::Pipeline)[pipeline_model::pipeline_params::BUILD_ARCHITECTURE],
         "arm64",
         "the build runs on the instances' architecture"
     );

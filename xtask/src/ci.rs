@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{checkov, codegen, lint_templates, tools, util};
+use crate::{checkov, codegen, lint_templates, parliament, tools, util};
 
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run() -> Result<()> {
@@ -63,6 +63,9 @@ pub fn run() -> Result<()> {
         &mut || lint_templates::run(&py, "yaml"),
     )?;
     step("checkov on the synthesized templates", &mut || checkov::run(&ck))?;
+    step("parliament on every policy document", &mut || {
+        parliament::run(&py)
+    })?;
     step("cargo test", &mut || {
         for args in [&["--workspace"][..], &aws[..]] {
             util::run(

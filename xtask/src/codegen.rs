@@ -95,7 +95,8 @@ pub fn run(mode: Mode) -> Result<()> {
             }
         }
     }
-    util::report_sync(mode, &stale, "cargo xtask codegen")
+    util::report_sync(mode, &stale, "cargo xtask codegen")?;
+    crate::permissions_data::generate_star_only(mode)
 }
 
 /// Formats generated code with the repository's rustfmt settings, so `cargo fmt --check` holds.

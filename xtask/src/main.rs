@@ -16,6 +16,8 @@ mod docs;
 mod graph;
 mod lint_command;
 mod lint_templates;
+mod parliament;
+mod permissions_data;
 mod plan;
 mod synth;
 mod tools;
@@ -46,7 +48,15 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Bench(args) => bench::run(&args),
         Command::Ci => ci::run(),
-        Command::Codegen(args) => codegen::run(util::Mode::from_check(args.check)),
+        Command::Codegen(args) => {
+            let mode = util::Mode::from_check(args.check);
+            // The reference first: the lint rule's list is generated from it.
+            match &args.permissions_from {
+                Some(git_dir) => permissions_data::refresh(git_dir, mode),
+                None => Ok(()),
+            }
+            .and_then(|()| codegen::run(mode))
+        }
         Command::Synth(args) => synth::run(&args),
         Command::Lint(args) => lint_command::run(&args),
         Command::Graph(args) => graph::run(&args),

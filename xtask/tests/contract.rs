@@ -205,7 +205,7 @@ fn a_build_time_secret_goes_through_parameter_store_and_buildkit_secrets_never_b
 }
 
 #[test]
-fn the_buildspec_logs_in_without_argv_passwords_and_tags_with_the_commit() {
+fn the_buildspec_logs_in_without_argv_passwords_and_tags_with_the_inputs_hash() {
     let spec = app::buildspec::buildspec("sample");
     let all: Vec<&str> = spec.commands().collect();
     assert!(all.iter().any(|c| c.contains("aws ecr get-login-password")
@@ -214,7 +214,15 @@ fn the_buildspec_logs_in_without_argv_passwords_and_tags_with_the_commit() {
         !all.iter()
             .any(|c| c.contains("get-login ") || c.contains("--password "))
     );
-    assert_eq!(all[0], "IMAGE_TAG=\"$CODEBUILD_RESOLVED_SOURCE_VERSION\"");
+    assert!(
+        all.iter()
+            .any(|c| c.starts_with("IMAGE_TAG=$(") && c.contains("sha256sum")),
+        "{all:?}"
+    );
+    assert!(
+        !all.iter()
+            .any(|c| c.contains("IMAGE_TAG=\"$CODEBUILD_RESOLVED_SOURCE_VERSION"))
+    );
     assert_eq!(
         spec.env.variables.get("DOCKER_BUILDKIT").map(String::as_str),
         Some("1")

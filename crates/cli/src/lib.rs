@@ -112,6 +112,10 @@ pub struct CodegenArgs {
     /// Fail if the committed files are stale instead of writing them
     #[arg(long)]
     pub check: bool,
+    /// Also refresh infra/data/permissions/ (the CloudFormation handlers' permissions and the Service
+    /// Authorization Reference) from this clone (a git directory) of pulumi/pulumi-aws-native
+    #[arg(long, value_name = "GIT_DIR")]
+    pub permissions_from: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

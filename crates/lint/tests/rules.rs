@@ -951,3 +951,80 @@ fn every_rule_is_tested_here() {
         );
     }
 }
+
+/// The deploy stage's actions, each (name, category/provider, mode, run order).
+fn deploy_stage(actions: &[(&str, &str, Option<&str>, u32)]) -> String {
+    actions
+        .iter()
+        .map(|(name, kind, mode, order)| {
+            let (category, provider) = kind.split_once('/').unwrap();
+            let conf = match mode {
+                Some(mode) => format!(
+                    "
+              Configuration:
+                ActionMode: {mode}
+                StackName: app-dev-service
+                ChangeSetName: app-dev-deploy
+                RoleArn: arn:aws:iam::123456789012:role/deploy
+                TemplatePath: InfraSource::service.yaml
+              InputArtifacts: [{{Name: InfraSource}}]"
+                ),
+                None => String::new(),
+            };
+            format!(
+                "            - Name: {name}
+              ActionTypeId: {{Category: {category}, Owner: AWS, Provider: {provider}, Version: '1'}}
+              RunOrder: {order}{conf}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn bl508_the_approval_comes_after_the_change_set_it_guards() {
+    let create = (
+        "CreateChangeSet",
+        "Deploy/CloudFormation",
+        Some("CHANGE_SET_REPLACE"),
+    );
+    let execute = (
+        "ExecuteChangeSet",
+        "Deploy/CloudFormation",
+        Some("CHANGE_SET_EXECUTE"),
+    );
+    let approve = ("Approve", "Approval/Manual", None);
+    let at = |a: (&'static str, &'static str, Option<&'static str>), order| (a.0, a.1, a.2, order);
+    // The 2017 order (berth's own until issue 13): approve, create, execute.
+    check(
+        "BL508",
+        "approval Approve (stage 3, RunOrder 1) runs before CreateChangeSet (stage 3, RunOrder 2) creates the change set that ExecuteChangeSet (stage 3, RunOrder 3) executes",
+        &pipeline(
+            &sources(),
+            &deploy_stage(&[at(approve, 1), at(create, 2), at(execute, 3)]),
+        ),
+        &pipeline(
+            &sources(),
+            &deploy_stage(&[at(create, 1), at(approve, 2), at(execute, 3)]),
+        ),
+    );
+    // Run in parallel with the creation: still before it exists.
+    check(
+        "BL508",
+        "approval Approve (stage 3, RunOrder 1) runs before CreateChangeSet (stage 3, RunOrder 1)",
+        &pipeline(
+            &sources(),
+            &deploy_stage(&[at(create, 1), at(approve, 1), at(execute, 2)]),
+        ),
+        &pipeline(
+            &sources(),
+            &deploy_stage(&[at(create, 1), at(approve, 2), at(execute, 3)]),
+        ),
+    );
+    // An approval after the execution guards nothing of it.
+    let after = pipeline(
+        &sources(),
+        &deploy_stage(&[at(create, 1), at(execute, 2), at(approve, 3)]),
+    );
+    assert!(!codes(&after).contains(&"BL508"), "{:?}", codes(&after));
+}

@@ -34,7 +34,8 @@ pub mod build_output {
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuildOutput {
-        /// The image tag that was pushed: the commit the build ran on.
+        /// The image tag that was pushed: the hash of the app's build inputs and the build host's
+        /// architecture (app/src/buildspec.rs).
         pub tag: String,
     }
 }
@@ -539,4 +540,13 @@ mod tests {
         let e = serde_json::from_str::<build_output::BuildOutput>(r#"{"tag":"a","image":"b"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `image`"), "{e}");
     }
+}
+
+/// The images the build pushes to the stage's repository besides the app's own.
+pub mod image {
+    /// The tag prefix of the dependency images: `deps-` then the hash of the workspace's manifests,
+    /// its lock file and the Dockerfile. The build pushes one when those change and builds the app on
+    /// its layers (BuildKit's inline cache); the repository's lifecycle policy keeps the last few of
+    /// them apart from the app's images, whose tags are the hash of all the app's build inputs.
+    pub const DEPENDENCY_TAG_PREFIX: &str = "deps-";
 }

@@ -26,6 +26,7 @@ pub struct PushToServing {
     pub source_s: u32,
     pub build_cold_s: u32,
     pub build_cached_s: u32,
+    pub build_overhead_s: u32,
     pub change_set_s: u32,
     pub rollout_s: u32,
     pub total_cold_s: u32,
@@ -36,11 +37,12 @@ pub struct PushToServing {
 pub fn push_to_serving(s: &Setup, rollout: &Timeline) -> PushToServing {
     let e = &s.estimates;
     let rollout_s = rollout.done_at_s.unwrap_or(4 * 3600);
-    let rest = e.source_s + e.change_set_s + rollout_s;
+    let rest = e.source_s + e.build_overhead_s + e.change_set_s + rollout_s;
     PushToServing {
         source_s: e.source_s,
         build_cold_s: e.build_cold_s,
         build_cached_s: e.build_cached_s,
+        build_overhead_s: e.build_overhead_s,
         change_set_s: e.change_set_s,
         rollout_s,
         total_cold_s: rest + e.build_cold_s,
@@ -161,10 +163,11 @@ pub fn render(title: &str, s: &Setup, t: &Timeline, push: Option<&PushToServing>
     ));
     if let Some(p) = push {
         out.push_str(&format!(
-            "push to serving: source {} + build {} (from nothing) or {} (cached) + change set {} + rollout {} = {} or {}\n",
+            "push to serving: source {} + build {} (compiling from nothing) or {} (dependencies cached) + {} (CodeBuild and the registry) + change set {} + rollout {} = {} or {}\n",
             clock(p.source_s),
             clock(p.build_cold_s),
             clock(p.build_cached_s),
+            clock(p.build_overhead_s),
             clock(p.change_set_s),
             clock(p.rollout_s),
             clock(p.total_cold_s),

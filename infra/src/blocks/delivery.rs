@@ -8,7 +8,7 @@ use cfn::actions::{
     ArtifactPath, Capability, CloudFormation, CodeBuild, CodeStarSource, GetParam, ManualApproval,
     ParameterOverrides,
 };
-use cfn::fns::{Sub, if_};
+use cfn::fns::{self, Sub, if_};
 use cfn::params::{CommaDelimitedList, Str};
 use cfn::policy::{PolicyDocument, Statement};
 use cfn::resources::{codebuild, codepipeline, iam, kms, sns};
@@ -135,7 +135,16 @@ impl DeliveryPipeline {
                                 "codeconnections:UseConnection",
                                 "codestar-connections:UseConnection",
                             ])
-                            .resource(src.connection),
+                            // The connection under both of its service names: AWS renamed CodeStar
+                            // Connections to CodeConnections, and a connection's ARN may carry either.
+                            .resources(["codeconnections", "codestar-connections"].map(|service| {
+                                Val::from(
+                                    Sub::new(format!(
+                                        "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:connection/${{ConnectionId}}"
+                                    ))
+                                    .var("ConnectionId", fns::select(1, fns::split("connection/", src.connection))),
+                                )
+                            })),
                     )
                     .statement(
                         Statement::allow()

@@ -40,26 +40,56 @@ impl ServiceDeployPolicy {
             "DeployPolicy",
             iam::Policy::new(
                 PolicyDocument::new()
-                    // Describe and List calls take no resource: AWS accepts only "*" for them.
+                    // What the handlers read, and the calls IAM cannot scope: AWS accepts only "*" for
+                    // these (the patterns are the handlers' own, as their schemas list them).
                     .statement(
                         Statement::allow()
                             .sid("Read")
                             .actions([
+                                "application-autoscaling:DescribeScalableTargets",
+                                "application-autoscaling:DescribeScalingActivities",
+                                "application-autoscaling:DescribeScalingPolicies",
+                                "application-autoscaling:DescribeScheduledActions",
                                 "autoscaling:Describe*",
+                                "cloudwatch:GetMetricData",
                                 "ec2:Describe*",
+                                "ec2:Get*",
                                 "ecs:DescribeTaskDefinition",
                                 "elasticloadbalancing:Describe*",
+                                "logs:DescribeIndexPolicies",
                                 "logs:DescribeLogGroups",
+                                "logs:DescribeResourcePolicies",
+                                "managed-fleets:Get*",
                             ])
                             .resource("*"),
                     )
-                    // Task definitions are registered and deregistered by family, which IAM cannot scope:
-                    // AWS accepts only "*" for these two actions.
+                    // Writes IAM cannot scope. The ECS account settings are the Cluster handler's; the
+                    // managed-fleets calls the Auto Scaling group handler's (a service the IAM reference
+                    // does not list yet: only "*" can grant them).
+                    .statement(
+                        Statement::allow()
+                            .sid("Unscoped")
+                            .actions([
+                                "ecs:DeregisterTaskDefinition",
+                                "ecs:PutAccountSetting",
+                                "ecs:PutAccountSettingDefault",
+                                "logs:CreateLogDelivery",
+                                "logs:DeleteIndexPolicy",
+                                "logs:PutIndexPolicy",
+                                "managed-fleets:CreateAutoScalingGroup",
+                                "managed-fleets:DeleteAutoScalingGroup",
+                                "managed-fleets:DeregisterAutoScalingGroup",
+                                "managed-fleets:RegisterAutoScalingGroup",
+                                "managed-fleets:UpdateAutoScalingGroup",
+                            ])
+                            .resource("*"),
+                    )
+                    // The service's task definitions: its family only.
                     .statement(
                         Statement::allow()
                             .sid("TaskDefinitions")
-                            .actions(["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"])
-                            .resource("*"),
+                            .actions(["ecs:RegisterTaskDefinition"])
+                            .resource(n.arn("ecs", format!("task-definition/{}:*", names.repository()))),
                     )
                     .statement(
                         Statement::allow()
@@ -71,6 +101,7 @@ impl ServiceDeployPolicy {
                                 "ec2:CreateLaunchTemplateVersion",
                                 "ec2:CreateSecurityGroup",
                                 "ec2:CreateTags",
+                                "ec2:DeleteTags",
                                 "ec2:DeleteLaunchTemplate",
                                 "ec2:DeleteLaunchTemplateVersions",
                                 "ec2:DeleteSecurityGroup",
@@ -78,6 +109,8 @@ impl ServiceDeployPolicy {
                                 "ec2:RevokeSecurityGroupEgress",
                                 "ec2:RevokeSecurityGroupIngress",
                                 "ec2:RunInstances",
+                                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
                             ])
                             .resources([
                                 scoped("ec2"),
@@ -96,11 +129,17 @@ impl ServiceDeployPolicy {
                                 "elasticloadbalancing:DeleteListener",
                                 "elasticloadbalancing:DeleteLoadBalancer",
                                 "elasticloadbalancing:DeleteTargetGroup",
+                                "elasticloadbalancing:DeregisterTargets",
+                                "elasticloadbalancing:ModifyCapacityReservation",
+                                "elasticloadbalancing:ModifyIpPools",
                                 "elasticloadbalancing:ModifyListener",
+                                "elasticloadbalancing:ModifyListenerAttributes",
                                 "elasticloadbalancing:ModifyLoadBalancerAttributes",
                                 "elasticloadbalancing:ModifyTargetGroup",
                                 "elasticloadbalancing:ModifyTargetGroupAttributes",
+                                "elasticloadbalancing:RegisterTargets",
                                 "elasticloadbalancing:RemoveTags",
+                                "elasticloadbalancing:SetIpAddressType",
                                 "elasticloadbalancing:SetSecurityGroups",
                                 "elasticloadbalancing:SetSubnets",
                             ])
@@ -118,8 +157,12 @@ impl ServiceDeployPolicy {
                                 "ecs:DeleteService",
                                 "ecs:DescribeCapacityProviders",
                                 "ecs:DescribeClusters",
+                                "ecs:DescribeServiceDeployments",
                                 "ecs:DescribeServices",
+                                "ecs:ListServiceDeployments",
+                                "ecs:ListTagsForResource",
                                 "ecs:PutClusterCapacityProviders",
+                                "ecs:StopServiceDeployment",
                                 "ecs:TagResource",
                                 "ecs:UntagResource",
                                 "ecs:UpdateCapacityProvider",
@@ -133,12 +176,26 @@ impl ServiceDeployPolicy {
                         Statement::allow()
                             .sid("Instances")
                             .actions([
+                                "autoscaling:AttachLoadBalancerTargetGroups",
+                                "autoscaling:AttachLoadBalancers",
+                                "autoscaling:AttachTrafficSources",
+                                "autoscaling:CancelInstanceRefresh",
                                 "autoscaling:CreateAutoScalingGroup",
                                 "autoscaling:CreateOrUpdateTags",
                                 "autoscaling:DeleteAutoScalingGroup",
+                                "autoscaling:DeleteLifecycleHook",
+                                "autoscaling:DeleteNotificationConfiguration",
                                 "autoscaling:DeleteTags",
+                                "autoscaling:DetachLoadBalancerTargetGroups",
+                                "autoscaling:DetachLoadBalancers",
+                                "autoscaling:DetachTrafficSources",
+                                "autoscaling:DisableMetricsCollection",
+                                "autoscaling:EnableMetricsCollection",
+                                "autoscaling:PutLifecycleHook",
+                                "autoscaling:PutNotificationConfiguration",
                                 "autoscaling:ResumeProcesses",
                                 "autoscaling:SetDesiredCapacity",
+                                "autoscaling:StartInstanceRefresh",
                                 "autoscaling:SuspendProcesses",
                                 "autoscaling:TerminateInstanceInAutoScalingGroup",
                                 "autoscaling:UpdateAutoScalingGroup",
@@ -151,11 +208,10 @@ impl ServiceDeployPolicy {
                             .sid("ServiceScaling")
                             .actions([
                                 "application-autoscaling:DeleteScalingPolicy",
+                                "application-autoscaling:DeleteScheduledAction",
                                 "application-autoscaling:DeregisterScalableTarget",
-                                "application-autoscaling:DescribeScalableTargets",
-                                "application-autoscaling:DescribeScalingActivities",
-                                "application-autoscaling:DescribeScalingPolicies",
                                 "application-autoscaling:PutScalingPolicy",
+                                "application-autoscaling:PutScheduledAction",
                                 "application-autoscaling:RegisterScalableTarget",
                                 "application-autoscaling:TagResource",
                             ])
@@ -169,6 +225,7 @@ impl ServiceDeployPolicy {
                                 "cloudwatch:DescribeAlarms",
                                 "cloudwatch:PutMetricAlarm",
                                 "cloudwatch:TagResource",
+                                "cloudwatch:UntagResource",
                             ])
                             .resource(scoped("cloudwatch")),
                     )
@@ -176,10 +233,17 @@ impl ServiceDeployPolicy {
                         Statement::allow()
                             .sid("Logs")
                             .actions([
+                                "logs:AssociateKmsKey",
                                 "logs:CreateLogGroup",
+                                "logs:DeleteDataProtectionPolicy",
                                 "logs:DeleteLogGroup",
                                 "logs:DeleteRetentionPolicy",
+                                "logs:DisassociateKmsKey",
+                                "logs:GetDataProtectionPolicy",
                                 "logs:ListTagsForResource",
+                                "logs:PutBearerTokenAuthentication",
+                                "logs:PutDataProtectionPolicy",
+                                "logs:PutLogGroupDeletionProtection",
                                 "logs:PutRetentionPolicy",
                                 "logs:TagResource",
                                 "logs:UntagResource",
@@ -189,7 +253,7 @@ impl ServiceDeployPolicy {
                     .statement(
                         Statement::allow()
                             .sid("AmiParameter")
-                            .actions(["ssm:GetParameters"])
+                            .actions(["ssm:Get*"])
                             .resource(Sub::new("arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/aws/service/ecs/*")),
                     )
                     // The service's roles: only names with the stage's service prefix, only the allow-listed
@@ -200,7 +264,9 @@ impl ServiceDeployPolicy {
                             .actions([
                                 "iam:CreateRole",
                                 "iam:DeleteRole",
+                                "iam:DeleteRolePolicy",
                                 "iam:GetRole",
+                                "iam:GetRolePolicy",
                                 "iam:ListAttachedRolePolicies",
                                 "iam:ListRolePolicies",
                                 "iam:TagRole",
@@ -250,6 +316,42 @@ impl ServiceDeployPolicy {
                             .actions(["iam:PassRole"])
                             .resource(role_prefix)
                             .condition_any("StringEquals", "iam:PassedToService", ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]),
+                    )
+                    // Reads and writes the handlers list for features berth does not use (a cluster's
+                    // managed-storage key, Cognito listener actions, Lambda and VPC Lattice scaling
+                    // targets, Firehose log deliveries): granted on the stage's names or read-only, so
+                    // that a handler that looks never fails, and nothing else is reachable.
+                    .statement(
+                        Statement::allow()
+                            .sid("UnusedFeatures")
+                            .actions([
+                                "cognito-idp:DescribeUserPoolClient",
+                                "kms:DescribeKey",
+                                "vpc-lattice:GetTargetGroup",
+                                "vpc-lattice:ListTargets",
+                            ])
+                            .resources([
+                                Val::from(n.arn("cognito-idp", "userpool/*")),
+                                n.arn("kms", "key/*").into(),
+                                n.arn("vpc-lattice", "targetgroup/*").into(),
+                            ]),
+                    )
+                    .statement(
+                        Statement::allow()
+                            .sid("UnusedFeatureWrites")
+                            .actions([
+                                "firehose:TagDeliveryStream",
+                                "lambda:DeleteProvisionedConcurrencyConfig",
+                                "lambda:GetProvisionedConcurrencyConfig",
+                                "lambda:PutProvisionedConcurrencyConfig",
+                                "vpc-lattice:DeregisterTargets",
+                                "vpc-lattice:RegisterTargets",
+                            ])
+                            .resources([
+                                Val::from(n.arn("firehose", format!("deliverystream/{}-*", names.repository()))),
+                                n.arn("lambda", format!("function:{}-*", names.repository())).into(),
+                                n.arn("vpc-lattice", format!("targetgroup/{}-*", names.repository())).into(),
+                            ]),
                     )
                     .statement(
                         Statement::allow()

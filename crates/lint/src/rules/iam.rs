@@ -10,41 +10,25 @@ use super::{
 use crate::template::{Template, actions, getatt, items, ref_id, statements, strings};
 use crate::{Finding, finding};
 
-/// Actions AWS does not scope to resources: for these, `Resource: "*"` is the only option. (Patterns
-/// end in `*`.)
-pub const RESOURCE_STAR_ONLY: &[&str] = &[
+/// Patterns accepted on `Resource: "*"` although some actions they cover take a resource: the
+/// read patterns CloudFormation's handlers list for themselves (the Auto Scaling group's, the load
+/// balancer's), and services the Service Authorization Reference does not list yet.
+pub const STAR_PATTERNS: &[&str] = &[
     "autoscaling:Describe*",
-    "cloudformation:ListExports",
-    "cloudformation:ValidateTemplate",
-    "cloudwatch:PutMetricData",
     "ec2:Describe*",
-    "ecr:GetAuthorizationToken",
-    "ecs:CreateCluster",
-    "ecs:DeregisterTaskDefinition",
-    "ecs:DescribeTaskDefinition",
-    "ecs:DiscoverPollEndpoint",
-    "ecs:ListClusters",
-    "ecs:ListTaskDefinitions",
-    "ecs:RegisterTaskDefinition",
+    "ec2:Get*",
     "elasticloadbalancing:Describe*",
-    "kms:ListAliases",
-    "kms:ListKeys",
-    "logs:DescribeLogGroups",
-    "ssm:DescribeParameters",
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-    "sts:GetCallerIdentity",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
+    "managed-fleets:*",
 ];
 
+/// True when AWS accepts only `Resource: "*"` for `action` (the reference lists no resource type for
+/// it), or when it falls under one of [`STAR_PATTERNS`].
 fn star_only(action: &str) -> bool {
-    RESOURCE_STAR_ONLY.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => action.starts_with(prefix),
-        None => action == *p,
-    })
+    let lower = action.to_ascii_lowercase();
+    STAR_PATTERNS.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => lower.starts_with(&prefix.to_ascii_lowercase()),
+        None => lower == p.to_ascii_lowercase(),
+    }) || super::star_only::ACTIONS.binary_search(&lower.as_str()).is_ok()
 }
 
 /// The identity policies of a resource: (path, document).

@@ -5,6 +5,7 @@ mod iam;
 mod instances;
 mod network;
 mod pipeline;
+mod star_only;
 
 use crate::template::Template;
 use crate::{Finding, Rule, Severity};
@@ -269,6 +270,13 @@ rule!(
     "a pipeline without berth's two sources (the app's and the infra's)",
     "add source actions whose outputs are the contract's artifacts (pipeline_model::artifacts: AppSource, InfraSource)"
 );
+rule!(
+    APPROVAL_BEFORE_CHANGE_SET,
+    "BL508",
+    Error,
+    "a manual approval that runs before the change set it guards exists",
+    "create the change set first (CHANGE_SET_REPLACE), then approve, then execute (CHANGE_SET_EXECUTE): give the approval a RunOrder between the two, so the approver sees what will change"
+);
 
 // Buildspecs.
 rule!(
@@ -321,6 +329,7 @@ pub const ALL: &[Rule] = &[
     ARTIFACT_NOT_PRODUCED,
     DUPLICATE_ARTIFACT,
     SOURCES_NOT_BOTH,
+    APPROVAL_BEFORE_CHANGE_SET,
     SECRET_AS_BUILD_ARG,
     BUILD_JSON_SHAPE,
 ];

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{
-    ARTIFACT_NOT_AN_INPUT, ARTIFACT_NOT_PRODUCED, DUPLICATE_ARTIFACT, SOURCE_WITHOUT_CONNECTION,
-    SOURCES_NOT_BOTH, UNKNOWN_ACTION_MODE, UNKNOWN_PROVIDER,
+    APPROVAL_BEFORE_CHANGE_SET, ARTIFACT_NOT_AN_INPUT, ARTIFACT_NOT_PRODUCED, DUPLICATE_ARTIFACT,
+    SOURCE_WITHOUT_CONNECTION, SOURCES_NOT_BOTH, UNKNOWN_ACTION_MODE, UNKNOWN_PROVIDER,
 };
 use crate::template::{Template, int, items, string, strings};
 use crate::{Finding, finding};
@@ -233,6 +233,53 @@ pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
                         format!(
                             "action {name}: {key} reads artifact `{art}`, which is not among its InputArtifacts [{}]{nowhere}",
                             inputs.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // An approval guards the executions after it; the change sets they execute must exist before
+        // it, or the approver approves nothing they can see.
+        let position = |a: &Action<'_>| (a.stage, int(&a.v["RunOrder"]).unwrap_or(1));
+        fn mode<'v>(a: &Action<'v>) -> Option<&'v str> {
+            string(&a.v["Configuration"]["ActionMode"])
+        }
+        let change_set = |a: &Action<'_>| {
+            let c = &a.v["Configuration"];
+            (c["StackName"].to_string(), c["ChangeSetName"].to_string())
+        };
+        for approval in actions
+            .iter()
+            .filter(|a| string(&a.v["ActionTypeId"]["Category"]) == Some("Approval"))
+        {
+            for execute in actions
+                .iter()
+                .filter(|e| mode(e) == Some("CHANGE_SET_EXECUTE") && position(approval) < position(e))
+            {
+                let Some(create) = actions
+                    .iter()
+                    .filter(|c| mode(c) == Some("CHANGE_SET_REPLACE") && change_set(c) == change_set(execute))
+                    .filter(|c| position(c) < position(execute))
+                    .max_by_key(|c| position(c))
+                else {
+                    continue;
+                };
+                if position(approval) <= position(create) {
+                    let name = |a: &Action<'_>| string(&a.v["Name"]).unwrap_or("?").to_owned();
+                    let at = |a: &Action<'_>| format!("stage {}, RunOrder {}", a.stage + 1, position(a).1);
+                    out.push(finding(
+                        &APPROVAL_BEFORE_CHANGE_SET,
+                        Some(id),
+                        format!("{}.RunOrder", approval.path),
+                        format!(
+                            "approval {} ({}) runs before {} ({}) creates the change set that {} ({}) executes",
+                            name(approval),
+                            at(approval),
+                            name(create),
+                            at(create),
+                            name(execute),
+                            at(execute)
                         ),
                     ));
                 }
