@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version are not errors; a usage error exits 64 (EX_USAGE), so that 2 can
             // mean "there are changes" (`diff --exit-code`).
-            let _ = e.print();
+            cli::print_error(&e);
             return ExitCode::from(cli::clap_exit_code(&e).number());
         }
     };

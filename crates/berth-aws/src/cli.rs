@@ -44,7 +44,7 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     let cli = match Cli::parse_args(args) {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
+            cli::print_error(&e);
             return i32::from(cli::clap_exit_code(&e).number());
         }
     };
@@ -54,12 +54,41 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     };
     let interrupt = Interrupt::default();
     interrupt.on_ctrl_c();
+    let target = aws_args_of(&command).map(|a| {
+        let endpoint = a
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .filter(|e| !e.is_empty());
+        (a.region.clone(), endpoint)
+    });
     match run(command, &printer, &Terminal, Pacing::INTERACTIVE, &interrupt).await {
         Ok(code) => i32::from(code.number()),
         Err(f) => {
-            printer.line(&format!("error: {:#}", f.error));
+            let hint = target.as_ref().and_then(|(region, endpoint)| {
+                let region = region.as_deref().unwrap_or("(the stage's)");
+                aws::unreachable_hint(&f.error, region, endpoint.as_deref())
+            });
+            match hint {
+                Some(hint) => printer.line(&format!("error: {hint}\ncause: {:#}", f.error)),
+                None => printer.line(&format!("error: {:#}", f.error)),
+            }
             i32::from(f.code.number())
         }
+    }
+}
+
+/// The AWS flags of a command that talks to AWS.
+fn aws_args_of(c: &Command) -> Option<&AwsArgs> {
+    match c {
+        Command::Deploy(d) => Some(&d.aws),
+        Command::Diff(d) => Some(&d.aws),
+        Command::Destroy(d) => Some(&d.aws),
+        Command::Status(s) => Some(&s.aws),
+        Command::Rollback(r) => Some(&r.aws),
+        Command::Secrets(s) => Some(&s.aws),
+        Command::Ami(a) => Some(&a.aws),
+        _ => None,
     }
 }
 

@@ -100,26 +100,47 @@ pub fn read_value(name: &str) -> std::result::Result<SecretValue, String> {
 
 /// Checks a secret's name: one segment of SSM's name rules that is also an environment variable name
 /// (the container reads the secret under it), without SSM's reserved prefixes.
+/// A secret name as messages show it: in full when it is shaped like one (an environment variable in
+/// capitals, as secrets::DECLARED spells them); otherwise not at all, since what someone typed where a
+/// name belongs may be the value.
+fn shown(name: &str) -> String {
+    let name_shaped = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if name_shaped {
+        format!("`{name}`")
+    } else {
+        format!(
+            "the name given ({} characters; not shown: it is not in capitals like a secret's name and may be a value)",
+            name.chars().count()
+        )
+    }
+}
+
 pub fn check_name(name: &str) -> std::result::Result<(), String> {
     if name.is_empty() {
         return Err("the secret name is empty".to_owned());
     }
     if name.contains('/') {
         return Err(format!(
-            "`{name}` is not a secret name: expected one segment; berth puts it under /berth/<app>/<stage>/"
+            "{} is not a secret name: expected one segment; berth puts it under /berth/<app>/<stage>/",
+            shown(name)
         ));
     }
     let first = name.chars().next().unwrap_or('0');
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || first.is_ascii_digit() {
         return Err(format!(
-            "`{name}` is not a secret name: expected ASCII letters, digits and `_`, not starting with a digit \
-             (it is the environment variable the container reads)"
+            "{} is not a secret name: expected ASCII letters, digits and `_`, not starting with a digit \
+             (it is the environment variable the container reads)",
+            shown(name)
         ));
     }
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("aws") || lower.starts_with("ssm") {
         return Err(format!(
-            "`{name}` starts with `{}`: SSM reserves names starting with `aws` or `ssm` (in any case)",
+            "{} starts with `{}`: SSM reserves names starting with `aws` or `ssm` (in any case)",
+            shown(name),
             &name[..3]
         ));
     }
@@ -132,8 +153,9 @@ pub fn declared<'a>(name: &str, declared: &'a [Secret]) -> std::result::Result<&
     declared.iter().find(|s| s.name == name).ok_or_else(|| {
         let known: Vec<&str> = declared.iter().map(|s| s.name).collect();
         format!(
-            "the app declares no secret `{name}`: expected one of: {}\nhint: declare it in crates/pipeline-model \
+            "{} is not a secret the app declares: expected one of: {}\nhint: declare it in crates/pipeline-model \
              (secrets::DECLARED), so that the service receives it",
+            shown(name),
             if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
         )
     })
@@ -550,7 +572,7 @@ mod tests {
         );
         let e = super::declared("DB_PASS", declared).unwrap_err();
         assert!(
-            e.contains("no secret `DB_PASS`: expected one of: DB_PASSWORD"),
+            e.contains("`DB_PASS` is not a secret the app declares: expected one of: DB_PASSWORD"),
             "{e}"
         );
         assert!(

@@ -85,8 +85,24 @@ fn a_secret_value_is_never_an_argument() {
     ] {
         let o = berth(args);
         assert_eq!(o.status.code(), Some(64), "{args:?}: {}", all(&o));
-        assert!(all(&o).contains("unexpected argument"), "{}", all(&o));
+        assert!(
+            all(&o).contains("one argument more than the command takes")
+                || all(&o).contains("unexpected argument"),
+            "{}",
+            all(&o)
+        );
+        // Never echoed: it may be the secret.
+        assert!(!all(&o).contains("hunter2"), "{}", all(&o));
     }
+    // Typed where the name belongs, a value is not echoed either.
+    let o = berth(&["secrets", "put", "hunter2", "--stage", "dev"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(
+        all(&o).contains("the name given (7 characters; not shown"),
+        "{}",
+        all(&o)
+    );
+    assert!(!all(&o).contains("hunter2"), "{}", all(&o));
     let o = berth(&["secrets", "put", "--help"]);
     assert!(all(&o).contains("The value is never an argument"), "{}", all(&o));
 }
@@ -97,7 +113,7 @@ fn bad_secret_names_are_refused_before_anything_is_read_or_sent() {
     for (name, says) in [
         ("DB-PASSWORD", "`DB-PASSWORD` is not a secret name"),
         ("ssm_thing", "SSM reserves names starting with `aws` or `ssm`"),
-        ("NOT_DECLARED", "the app declares no secret `NOT_DECLARED`"),
+        ("NOT_DECLARED", "`NOT_DECLARED` is not a secret the app declares"),
     ] {
         let o = berth(&[
             "secrets",
@@ -114,4 +130,33 @@ fn bad_secret_names_are_refused_before_anything_is_read_or_sent() {
     let o = berth(&["secrets", "check", "--stage", "qa"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(all(&o).contains("no stage `qa`"), "{}", all(&o));
+}
+
+#[test]
+fn an_endpoint_that_refuses_is_named_with_what_to_check() {
+    // Nothing listens on port 9: the first refused connection ends the command (no retries).
+    let o = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+        .args([
+            "destroy",
+            "service",
+            "--stage",
+            "dev",
+            "--yes",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    let text = all(&o);
+    assert!(
+        text.contains("could not reach the endpoint http://127.0.0.1:9 (--endpoint-url or AWS_ENDPOINT_URL)"),
+        "{text}"
+    );
+    assert!(text.contains("hint: check the region"), "{text}");
+    assert!(text.contains("cause: "), "{text}");
 }

@@ -122,7 +122,7 @@ fn put_list_check_rm_against_moto() {
         (
             &["DB_PASS", "--stage", "dev"][..],
             "v",
-            "the app declares no secret `DB_PASS`: expected one of: DB_PASSWORD",
+            "`DB_PASS` is not a secret the app declares: expected one of: DB_PASSWORD",
         ),
         (&["DB_PASSWORD", "--stage", "dev"][..], "", "the value is empty"),
         (&["DB_PASSWORD", "--stage", "dev"][..], "\n", "the value is empty"),

@@ -39,6 +39,43 @@ impl Cli {
     }
 }
 
+/// What to print for a clap error: clap's own text, except that an unexpected positional argument is
+/// never shown (someone who typed a secret's value as an argument, `secrets put NAME VALUE`, must not
+/// find it echoed to the terminal and the CI log).
+pub fn error_text(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let positional = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => !arg.starts_with('-'),
+        _ => false,
+    };
+    if e.kind() != ErrorKind::UnknownArgument || !positional {
+        return e.render().to_string();
+    }
+    let usage = match e.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(u)) => format!("\n{}\n", u),
+        _ => String::new(),
+    };
+    format!(
+        "error: one argument more than the command takes (not shown: it may be a secret value; \
+         `secrets put` reads the value from a prompt or stdin, never from an argument)\n{usage}\n\
+         For more information, try '--help'.\n"
+    )
+}
+
+/// Prints a clap error as [`error_text`] renders it, to stderr (or stdout for `--help`).
+#[allow(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "the command line's own error output"
+)]
+pub fn print_error(e: &clap::Error) {
+    if e.use_stderr() {
+        eprint!("{}", error_text(e));
+    } else {
+        let _ = e.print();
+    }
+}
+
 /// The exit code of a clap error: 0 for `--help` and `--version`, [`Code::Usage`] otherwise.
 pub fn clap_exit_code(e: &clap::Error) -> Code {
     if e.use_stderr() { Code::Usage } else { Code::Ok }

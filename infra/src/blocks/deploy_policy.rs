@@ -59,13 +59,10 @@ impl ServiceDeployPolicy {
                                 "logs:DescribeIndexPolicies",
                                 "logs:DescribeLogGroups",
                                 "logs:DescribeResourcePolicies",
-                                "managed-fleets:Get*",
                             ])
                             .resource("*"),
                     )
-                    // Writes IAM cannot scope. The ECS account settings are the Cluster handler's; the
-                    // managed-fleets calls the Auto Scaling group handler's (a service the IAM reference
-                    // does not list yet: only "*" can grant them).
+                    // Writes IAM cannot scope. The ECS account settings are the Cluster handler's.
                     .statement(
                         Statement::allow()
                             .sid("Unscoped")
@@ -76,11 +73,6 @@ impl ServiceDeployPolicy {
                                 "logs:CreateLogDelivery",
                                 "logs:DeleteIndexPolicy",
                                 "logs:PutIndexPolicy",
-                                "managed-fleets:CreateAutoScalingGroup",
-                                "managed-fleets:DeleteAutoScalingGroup",
-                                "managed-fleets:DeregisterAutoScalingGroup",
-                                "managed-fleets:RegisterAutoScalingGroup",
-                                "managed-fleets:UpdateAutoScalingGroup",
                             ])
                             .resource("*"),
                     )

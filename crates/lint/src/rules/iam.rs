@@ -10,15 +10,14 @@ use super::{
 use crate::template::{Template, actions, getatt, items, ref_id, statements, strings};
 use crate::{Finding, finding};
 
-/// Patterns accepted on `Resource: "*"` although some actions they cover take a resource: the
-/// read patterns CloudFormation's handlers list for themselves (the Auto Scaling group's, the load
-/// balancer's), and services the Service Authorization Reference does not list yet.
+/// Patterns accepted on `Resource: "*"` although some actions they cover take a resource: the read
+/// patterns CloudFormation's handlers list for themselves (the Auto Scaling group's, the load
+/// balancer's).
 pub const STAR_PATTERNS: &[&str] = &[
     "autoscaling:Describe*",
     "ec2:Describe*",
     "ec2:Get*",
     "elasticloadbalancing:Describe*",
-    "managed-fleets:*",
 ];
 
 /// True when AWS accepts only `Resource: "*"` for `action` (the reference lists no resource type for
