@@ -150,6 +150,15 @@ fn list(v: &Value) -> Vec<Value> {
 /// The `Allow` statements of policy resource `id` in `template` (statements under a condition
 /// count: the tests read the stage that has them).
 fn grants(template: &Value, id: &str) -> Vec<Grant> {
+    statements(template, id, "Allow")
+}
+
+/// Its `Deny` statements.
+fn denials(template: &Value, id: &str) -> Vec<Grant> {
+    statements(template, id, "Deny")
+}
+
+fn statements(template: &Value, id: &str, effect: &str) -> Vec<Grant> {
     let props = &template["Resources"][id]["Properties"];
     assert!(!props.is_null(), "no {id} in the template");
     list(&props["PolicyDocument"]["Statement"])
@@ -158,7 +167,7 @@ fn grants(template: &Value, id: &str) -> Vec<Grant> {
             Some(branches) => branches[1].clone(),
             None => s,
         })
-        .filter(|s| s["Effect"] == "Allow")
+        .filter(|s| s["Effect"] == effect)
         .map(|s| Grant {
             sid: s["Sid"].as_str().unwrap_or("(no Sid)").to_owned(),
             actions: list(&s["Action"])
@@ -397,6 +406,7 @@ fn the_deploy_role_allows_what_every_service_stack_handler_needs() {
     let reference = Reference::load();
     let service = template(Stack::Service);
     let deploy = grants(&template(Stack::Pipeline), "DeployPolicy");
+    let deny = denials(&template(Stack::Pipeline), "DeployPolicy");
     let mut types: Vec<&str> = service["Resources"]
         .as_object()
         .unwrap()
@@ -444,6 +454,12 @@ fn the_deploy_role_allows_what_every_service_stack_handler_needs() {
                 }
                 if let Some(why) = denied(&deploy, &reference, action) {
                     problems.push(format!("{ty} {op} handler needs {action}: {why}"));
+                }
+                if let Some(d) = deny
+                    .iter()
+                    .find(|d| d.actions.iter().any(|a| glob_matches(a, action)))
+                {
+                    problems.push(format!("{ty} {op} handler needs {action}: denied by {}", d.sid));
                 }
             }
         }

@@ -31,7 +31,67 @@ pub struct Aws {
     pub endpoint: Option<String>,
 }
 
-/// Connects with `profile` (or the default chain) in `region`, through `endpoint` when given.
+/// The profiles defined in the AWS config and credentials files (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/config` and `~/.aws/credentials`), sorted.
+pub fn known_profiles() -> Vec<String> {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var).map_or_else(|| home.join(".aws").join(default), std::path::PathBuf::from)
+    };
+    let mut names = Vec::new();
+    for (path, in_config) in [
+        (file("AWS_CONFIG_FILE", "config"), true),
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
+    ] {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for line in text.lines() {
+            let Some(section) = line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                continue;
+            };
+            let section = section.trim();
+            // The config file names profiles `[profile NAME]` (and `[default]`); the credentials file
+            // `[NAME]`. Other sections (`[sso-session x]`, `[services x]`) are no profiles.
+            let name = if in_config {
+                match section.strip_prefix("profile ") {
+                    Some(n) => n.trim(),
+                    None if section == "default" => section,
+                    None => continue,
+                }
+            } else {
+                section
+            };
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Refuses a `--profile` that no config or credentials file defines (as the AWS CLI does): a typo
+/// must not fall back to other credentials.
+pub fn check_profile(profile: &str) -> Result<(), String> {
+    let known = known_profiles();
+    if known.iter().any(|k| k == profile) {
+        return Ok(());
+    }
+    Err(format!(
+        "--profile {profile}: no such profile in the AWS config or credentials files: expected one of: {}\n\
+         hint: `aws configure --profile {profile}` (or `aws configure sso`) creates it; AWS_CONFIG_FILE and \
+         AWS_SHARED_CREDENTIALS_FILE say where the files are",
+        if known.is_empty() {
+            "(none defined)".to_owned()
+        } else {
+            known.join(", ")
+        }
+    ))
+}
+
+/// Connects with `profile` (or the default chain) in `region`, through `endpoint` when given. An
+/// explicit profile's credentials are the only ones used: environment keys do not win over it (they
+/// come first in the default chain).
 pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>) -> Aws {
     let endpoint = endpoint
         .map(str::to_owned)
@@ -42,7 +102,11 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build());
     if let Some(p) = profile {
-        loader = loader.profile_name(p);
+        loader = loader.profile_name(p).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(p)
+                .build(),
+        );
     }
     if let Some(e) = &endpoint {
         loader = loader.endpoint_url(e);

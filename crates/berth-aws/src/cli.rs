@@ -54,6 +54,12 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     };
     let interrupt = Interrupt::default();
     interrupt.on_ctrl_c();
+    if let Some(profile) = aws_args_of(&command).and_then(|a| a.profile.as_deref())
+        && let Err(e) = aws::check_profile(profile)
+    {
+        printer.line(&format!("error: {e}"));
+        return i32::from(Code::Usage.number());
+    }
     let target = aws_args_of(&command).map(|a| {
         let endpoint = a
             .endpoint_url

@@ -4,6 +4,8 @@
 //! `target/tools/py`; `cargo xtask ci` also passes the location in `BERTH_TOOLS_BIN`. A test that
 //! needs a tool that is not there fails and says how to provision it: it never skips.
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

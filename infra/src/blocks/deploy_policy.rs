@@ -62,6 +62,20 @@ impl ServiceDeployPolicy {
                             ])
                             .resource("*"),
                     )
+                    // Of what the handlers' `ec2:Describe*` and `ec2:Get*` grant account-wide, what
+                    // reads secrets: Windows passwords, console output and screenshots, instances' user
+                    // data. No handler of the service stack calls these.
+                    .statement(
+                        Statement::deny()
+                            .sid("NoSecretsFromInstances")
+                            .actions([
+                                "ec2:DescribeInstanceAttribute",
+                                "ec2:GetConsoleOutput",
+                                "ec2:GetConsoleScreenshot",
+                                "ec2:GetPasswordData",
+                            ])
+                            .resource("*"),
+                    )
                     // Writes IAM cannot scope. The ECS account settings are the Cluster handler's.
                     .statement(
                         Statement::allow()
