@@ -4,7 +4,7 @@
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use test_support::proxy::{Fault, FaultProxy, Seen};
+use test_support::proxy::{Fault, FaultProxy, Plan};
 
 /// One moto server for every test in this file.
 fn moto() -> &'static test_support::Server {
@@ -47,7 +47,7 @@ fn berth(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-fn pass() -> Box<dyn Fn(usize, &Seen) -> Fault + Send + Sync> {
+fn pass() -> Plan {
     Box::new(|_, _| Fault::Pass)
 }
 
