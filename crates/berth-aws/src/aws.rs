@@ -16,6 +16,12 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 /// there (a wrong endpoint or region, no network): the command says so rather than wait.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long one attempt of a call may take (a server that accepts the connection and never answers).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a call may take with all its retries: then the command says what it was doing.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Attempts of a call that fails in a way worth retrying (throttling, a 5xx, a dropped connection):
 /// CloudFormation throttles describe calls during a deploy.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -100,7 +106,7 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build());
+        .timeout_config(timeouts());
     if let Some(p) = profile {
         loader = loader.profile_name(p).credentials_provider(
             aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -113,6 +119,25 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
     }
     let conf = loader.load().await;
     clients(&conf, region, endpoint)
+}
+
+/// The call timeout: [`CALL_TIMEOUT`], or `BERTH_CALL_TIMEOUT` seconds (a slow network, or a test).
+pub fn call_timeout() -> Duration {
+    std::env::var("BERTH_CALL_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(CALL_TIMEOUT, Duration::from_secs)
+}
+
+/// The connect, attempt and call timeouts of every call.
+fn timeouts() -> TimeoutConfig {
+    let call = call_timeout();
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(call))
+        .operation_timeout(call)
+        .build()
 }
 
 /// The clients of one configuration. S3 uses path-style addressing with a custom endpoint (an
@@ -157,7 +182,7 @@ pub fn for_emulator(endpoint: &str, region: &str) -> Aws {
             credentials,
         ))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build())
+        .timeout_config(timeouts())
         .build();
     clients(&conf, region, Some(endpoint.to_owned()))
 }
@@ -212,6 +237,22 @@ pub fn unreachable(e: &ConnectorError) -> bool {
 /// What to say when a call could not reach AWS at all: where it tried and what to check. None when
 /// `e` is no such failure.
 pub fn unreachable_hint(e: &anyhow::Error, region: &str, endpoint: Option<&str>) -> Option<String> {
+    // The SDK's timeout error is no `std::error::Error` of its own: known by what it says.
+    let timed_out = e.chain().any(|s| {
+        let t = s.to_string();
+        t.contains("request has timed out") || t.contains("timeout occurred")
+    });
+    if timed_out {
+        let target = endpoint.map_or_else(
+            || format!("AWS in region {region}"),
+            |u| format!("the endpoint {u}"),
+        );
+        return Some(format!(
+            "{target} did not answer within {} s (the call's timeout, retries included; BERTH_CALL_TIMEOUT sets it)\n\
+             hint: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL), the network or proxy, and AWS's health in the region",
+            call_timeout().as_secs()
+        ));
+    }
     let reached_nothing = e.chain().any(|s| {
         s.downcast_ref::<ConnectorError>()
             .is_some_and(|c| unreachable(c) || c.is_io())
@@ -227,6 +268,28 @@ pub fn unreachable_hint(e: &anyhow::Error, region: &str, endpoint: Option<&str>)
              the network or proxy, and that your credentials are for this account",
             CONNECT_TIMEOUT.as_secs()
         )
+    })
+}
+
+/// What to say when AWS refused the credentials or none were found. None for any other failure.
+pub fn credentials_hint(e: &anyhow::Error) -> Option<String> {
+    let text = format!("{e:#}");
+    let refused = [
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "no providers in chain provided credentials",
+        "failed to load credentials",
+        "the credential provider was not enabled",
+        "Error loading SSO Token",
+    ];
+    refused.iter().any(|r| text.contains(r)).then(|| {
+        "hint: AWS refused the credentials or found none: check --profile (or AWS_PROFILE), `aws sso login --profile P` \
+         for an SSO profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys); \
+         `aws sts get-caller-identity` shows who you are"
+            .to_owned()
     })
 }
 

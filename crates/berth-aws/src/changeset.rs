@@ -184,13 +184,21 @@ pub async fn wait(
 ) -> Result<Waited> {
     let mut delay = pacing.first;
     loop {
-        let out = cfn
-            .describe_change_set()
-            .stack_name(stack)
-            .change_set_name(name)
-            .send()
+        let Some(out) = interrupt
+            .race(
+                cfn.describe_change_set()
+                    .stack_name(stack)
+                    .change_set_name(name)
+                    .send(),
+            )
             .await
-            .map_err(|e| anyhow::Error::new(e).context(format!("reading change set {name}")))?;
+        else {
+            return Err(Failure::new(
+                Code::Interrupted,
+                "interrupted while the change set was being created",
+            ));
+        };
+        let out = out.map_err(|e| anyhow::Error::new(e).context(format!("reading change set {name}")))?;
         match out.status {
             Some(ChangeSetStatus::CreateComplete) => {
                 let mut changes = out.changes.unwrap_or_default();

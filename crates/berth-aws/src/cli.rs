@@ -68,7 +68,41 @@ pub async fn main(args: Vec<OsString>) -> i32 {
             .filter(|e| !e.is_empty());
         (a.region.clone(), endpoint)
     });
-    match run(command, &printer, &Terminal, Pacing::INTERACTIVE, &interrupt).await {
+    let terminal = Terminal {
+        interrupt: interrupt.clone(),
+    };
+    // Commands that only read may stop anywhere: Ctrl-C cancels the call in flight. The others
+    // stop at their own safe points (deploy before execution, or while following).
+    let reads_only = matches!(
+        &command,
+        Command::Status(_)
+            | Command::Secrets(cli::SecretsArgs {
+                command: SecretsCommand::List { .. } | SecretsCommand::Check { .. },
+                ..
+            })
+    );
+    let ran = if reads_only {
+        match interrupt
+            .race(run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt))
+            .await
+        {
+            Some(r) => r,
+            None => Err(Failure::new(
+                Code::Interrupted,
+                "interrupted: nothing was changed",
+            )),
+        }
+    } else {
+        run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt).await
+    };
+    let ran = match (ran, printer.lost_output()) {
+        (Ok(_), Some(why)) => Err(Failure::new(
+            Code::Error,
+            format!("could not write the output to stdout: {why}"),
+        )),
+        (ran, _) => ran,
+    };
+    match ran {
         Ok(code) => i32::from(code.number()),
         Err(f) => {
             let hint = target.as_ref().and_then(|(region, endpoint)| {
@@ -77,7 +111,10 @@ pub async fn main(args: Vec<OsString>) -> i32 {
             });
             match hint {
                 Some(hint) => printer.line(&format!("error: {hint}\ncause: {:#}", f.error)),
-                None => printer.line(&format!("error: {:#}", f.error)),
+                None => match aws::credentials_hint(&f.error) {
+                    Some(hint) => printer.line(&format!("error: {:#}\n{hint}", f.error)),
+                    None => printer.line(&format!("error: {:#}", f.error)),
+                },
             }
             i32::from(f.code.number())
         }
@@ -121,7 +158,7 @@ pub async fn run(
         interrupt,
     };
     match command {
-        Command::Secrets(s) => secrets_command(s, p, confirm).await,
+        Command::Secrets(s) => secrets_command(s, p, confirm, interrupt).await,
         Command::Ami(a) => {
             let stage = load_stage(a.aws.stages.as_deref(), &a.stage)?;
             let region = a.aws.region.clone().unwrap_or_else(|| stage.region.clone());
@@ -390,12 +427,17 @@ fn put_hint(problems: &[String], stage: &str) -> String {
 
 /// `secrets put|list|rm|check`: the stage is read, and a value to put is read and checked, before any
 /// AWS call (a bad one writes nothing and costs no round trip).
-async fn secrets_command(s: cli::SecretsArgs, p: &Printer, confirm: &dyn Confirm) -> Result<Code> {
+async fn secrets_command(
+    s: cli::SecretsArgs,
+    p: &Printer,
+    confirm: &dyn Confirm,
+    interrupt: &Interrupt,
+) -> Result<Code> {
     let stage = load_stage(s.aws.stages.as_deref(), s.command.stage())?;
     let value = match &s.command {
         SecretsCommand::Put { name, .. } => {
             secrets::declared(name, secrets_model::DECLARED).map_err(|e| Failure::new(Code::Error, e))?;
-            Some(secrets::read_value(name).map_err(|e| Failure::new(Code::Error, e))?)
+            Some(secrets::read_value(name, interrupt).map_err(|e| Failure::new(Code::Error, e))?)
         }
         _ => None,
     };
@@ -427,6 +469,11 @@ async fn run_secrets(
                 put.version,
                 names.kms_alias()
             ));
+            if let Some(when) = &put.already_held {
+                p.line(&format!(
+                    "it holds this value since {when}: stored by an earlier attempt whose answer was lost, or before; nothing else written"
+                ));
+            }
             Ok(Code::Ok)
         }
         SecretsCommand::List { output, .. } => {

@@ -72,7 +72,6 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
             deploy::parameter_changes(&existing, &req.parameters),
         ),
     };
-    deleted?;
     let changed: Vec<&str> = params.iter().map(|(k, _, _)| k.as_str()).collect();
     let rollout = changeset::instance_rollout(&rows, &changed, &req.template);
     if rows.is_empty() && params.is_empty() {
@@ -95,6 +94,15 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
                 "parameters": params,
             })
             .to_string(),
+        );
+    }
+    if let Err(f) = deleted {
+        fail!(
+            Code::Error,
+            "the diff above is complete, but change set {cs} could not be deleted and is left on {name}: {:#}\n\
+             hint: delete it with `aws cloudformation delete-change-set --stack-name {name} --change-set-name {cs}` \
+             (it changes nothing while it waits)",
+            f.error
         );
     }
     Ok(!rows.is_empty() || !params.is_empty())

@@ -131,8 +131,23 @@ pub async fn deploy(env: &Env<'_>, req: &Request, opts: &Options) -> Result<Outc
             "update"
         }
     ));
-    changeset::create(env.cfn, name, &cs_name, kind.clone(), &spec).await?;
-    let ready = match changeset::wait(env.cfn, name, &cs_name, env.pacing, env.interrupt).await? {
+    let created = match env
+        .interrupt
+        .race(changeset::create(env.cfn, name, &cs_name, kind.clone(), &spec))
+        .await
+    {
+        Some(created) => created,
+        // Cancelled in flight: the change set may or may not exist.
+        None => return Err(interrupted_before_execution(env, name, &cs_name, opts).await),
+    };
+    created?;
+    let waited = match changeset::wait(env.cfn, name, &cs_name, env.pacing, env.interrupt).await {
+        Err(f) if f.code == Code::Interrupted => {
+            return Err(interrupted_before_execution(env, name, &cs_name, opts).await);
+        }
+        other => other?,
+    };
+    let ready = match waited {
         Waited::NoChanges => {
             changeset::delete(env.cfn, name, &cs_name).await?;
             // CloudFormation found nothing to change, so no parameter change matters to it either.
@@ -168,7 +183,29 @@ pub async fn deploy(env: &Env<'_>, req: &Request, opts: &Options) -> Result<Outc
         &format!("execute change set {cs_name} on {name}?"),
         &cs_name,
     )?;
+    if env.interrupt.fired() {
+        return Err(interrupted_before_execution(env, name, &cs_name, opts).await);
+    }
     execute_and_follow(env, req, opts, &ready, rows.len()).await
+}
+
+/// Ctrl-C before the change set was executed: nothing is executed. The change set is deleted (with
+/// the interrupt no longer racing the call); if that fails, it is named with how to execute or delete
+/// it.
+async fn interrupted_before_execution(env: &Env<'_>, name: &str, cs_name: &str, opts: &Options) -> Failure {
+    let deleted = changeset::delete(env.cfn, name, cs_name).await;
+    let what = match deleted {
+        Ok(()) => format!("change set {cs_name} deleted"),
+        Err(_) => format!(
+            "change set {cs_name} may be left on {name}: execute it with `{}`, or delete it with \
+             `aws cloudformation delete-change-set --stack-name {name} --change-set-name {cs_name}`",
+            opts.execute_hint.replace("{change_set}", cs_name)
+        ),
+    };
+    Failure::new(
+        Code::Interrupted,
+        format!("interrupted before execution: nothing was executed on {name}; {what}"),
+    )
 }
 
 /// The names of the change sets waiting on a stack.
@@ -427,6 +464,13 @@ async fn execute_prepared(env: &Env<'_>, req: &Request, opts: &Options, cs: &str
     let rollout = changeset::instance_rollout(&rows, &[], &req.template);
     changeset::print(env.printer, name, &rows, rollout.as_deref());
     confirm_or_refuse(env, opts, &format!("execute change set {cs} on {name}?"), cs)?;
+    if env.interrupt.fired() {
+        fail!(
+            Code::Interrupted,
+            "interrupted before execution: nothing was executed; change set {cs} is kept: {}",
+            opts.execute_hint.replace("{change_set}", cs)
+        );
+    }
     execute_and_follow(env, req, opts, &ready, rows.len()).await
 }
 
@@ -478,8 +522,48 @@ async fn execute_and_follow(
             ));
             return Err(f);
         }
-        Err(f) => return Err(f),
+        // The operation started: an error now is contact lost, not a failed deploy.
+        Err(f) => {
+            let last = match stack::describe(env.cfn, &ready.stack_id).await {
+                Ok(Some(s)) => format!("last seen: {}", stack::status(&s).as_str()),
+                _ => "its state could not be read".to_owned(),
+            };
+            return Err(Failure::new(
+                Code::LostContact,
+                format!(
+                    "lost contact with CloudFormation while following {name} ({last}): {:#}\n\
+                     change set {} was executed and the stack operation goes on without berth. Watch it again with:\n  {}",
+                    f.error, ready.name, opts.watch_hint
+                ),
+            ));
+        }
     };
+    // Another operation that ran on the stack meanwhile (a second deploy) ends with its own request
+    // token: this deploy did not end the way it would say.
+    let stack_event = |e: &&aws_sdk_cloudformation::types::StackEvent| {
+        e.physical_resource_id.as_deref() == Some(ready.stack_id.as_str())
+            && e.resource_status
+                .as_ref()
+                .is_some_and(|s| s.as_str() == ended.status.as_str())
+    };
+    if let Some(other) = ended
+        .events
+        .iter()
+        .rev()
+        .find(stack_event)
+        .and_then(|e| e.client_request_token.clone())
+        .filter(|t| !t.is_empty() && *t != token)
+    {
+        fail!(
+            Code::Error,
+            "{name} ended in {} through another operation (request token {other}), not this deploy's ({token}): \
+             another deploy ran on the stack at the same time, and the changes of change set {} may have been \
+             overwritten. Look at the stack before deploying again: {}",
+            ended.status.as_str(),
+            ready.name,
+            opts.watch_hint
+        );
+    }
     if ended.failed() {
         follow::print_failure(p, name, &ended);
         if opts.json {

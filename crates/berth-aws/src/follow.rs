@@ -73,14 +73,34 @@ impl Interrupt {
         }
     }
 
-    /// Fires on the process's first Ctrl-C.
+    /// Fires on the process's first Ctrl-C; a second one ends the process at once (exit 130), with
+    /// the terminal's settings restored if a no-echo prompt was running.
     pub fn on_ctrl_c(&self) {
         let me = self.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 me.fire();
             }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                crate::prompt::restore_terminal();
+                std::process::exit(i32::from(Code::Interrupted.number()));
+            }
         });
+    }
+
+    /// Runs `f` to its end, or until Ctrl-C (None): dropping the future cancels the call in flight,
+    /// retries included.
+    pub async fn race<T>(&self, f: impl Future<Output = T>) -> Option<T> {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.fired() {
+            return None;
+        }
+        tokio::select! {
+            v = f => Some(v),
+            () = notified => None,
+        }
     }
 }
 
@@ -206,7 +226,14 @@ pub async fn follow(
             p.end_progress();
             return Err(Failure::new(Code::Interrupted, "interrupted"));
         }
-        let fresh = new_events(cfn, stack_id, since, seen_latest.as_deref()).await?;
+        let Some(fresh) = interrupt
+            .race(new_events(cfn, stack_id, since, seen_latest.as_deref()))
+            .await
+        else {
+            p.end_progress();
+            return Err(Failure::new(Code::Interrupted, "interrupted"));
+        };
+        let fresh = fresh?;
         let activity = !fresh.is_empty();
         if let Some(newest) = fresh.last() {
             seen_latest = newest.event_id.clone();
@@ -231,8 +258,11 @@ pub async fn follow(
             let latest = events.last().map(|e| event_line(p, e)).unwrap_or_default();
             p.progress(&bar(done, total.max(last_status.len()), &latest));
         }
-        let current = stack::describe(cfn, stack_id).await?;
-        let Some(current) = current else {
+        let Some(current) = interrupt.race(stack::describe(cfn, stack_id)).await else {
+            p.end_progress();
+            return Err(Failure::new(Code::Interrupted, "interrupted"));
+        };
+        let Some(current) = current? else {
             p.end_progress();
             return Ok(Ended {
                 status: StackStatus::DeleteComplete,

@@ -10,6 +10,9 @@ type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 pub struct Printer {
     out: Sink,
     err: Sink,
+    /// The first failure to write data to stdout (a full disk, a closed file), other than a closed
+    /// pipe: the command must not end "done" when its output was lost.
+    lost: Arc<Mutex<Option<String>>>,
     /// stderr is a terminal: redraw progress in place.
     pub tty: bool,
     pub color: bool,
@@ -23,6 +26,7 @@ impl Printer {
         Printer {
             out: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             err: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
+            lost: Arc::default(),
             tty,
             color,
         }
@@ -35,6 +39,7 @@ impl Printer {
         let p = Printer {
             out: Arc::new(Mutex::new(Box::new(out.clone()))),
             err: Arc::new(Mutex::new(Box::new(err.clone()))),
+            lost: Arc::default(),
             tty: false,
             color: false,
         };
@@ -43,7 +48,17 @@ impl Printer {
 
     /// A line of data on stdout.
     pub fn data(&self, text: &str) {
-        self.write(&self.out, &format!("{text}\n"));
+        if let Err(e) = self.try_write(&self.out, &format!("{text}\n"))
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+            && let Ok(mut lost) = self.lost.lock()
+        {
+            lost.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// Why data written to stdout was lost, if it was.
+    pub fn lost_output(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
     }
 
     /// A line on stderr (clears an in-place progress line first).
@@ -88,11 +103,16 @@ impl Printer {
     }
 
     fn write(&self, sink: &Sink, text: &str) {
-        if let Ok(mut w) = sink.lock() {
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = w.write_all(text.as_bytes());
-            let _ = w.flush();
-        }
+        // Diagnostics that cannot be written have nowhere else to go.
+        let _ = self.try_write(sink, text);
+    }
+
+    fn try_write(&self, sink: &Sink, text: &str) -> std::io::Result<()> {
+        let mut w = sink
+            .lock()
+            .map_err(|_| std::io::Error::other("the output lock is poisoned"))?;
+        w.write_all(text.as_bytes())?;
+        w.flush()
     }
 }
 

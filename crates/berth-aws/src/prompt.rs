@@ -1,6 +1,14 @@
-//! Confirmation before anything irreversible. Every prompt is answerable by a flag (`--yes`).
+//! Confirmation before anything irreversible, and the no-echo prompt for secret values. Every prompt
+//! is answerable by a flag or stdin (`--yes`, a value piped in), and every prompt gives way to Ctrl-C:
+//! a question interrupted is answered "no", a secret prompt interrupted writes nothing, and the
+//! terminal is left as it was found (echo on).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::follow::Interrupt;
 
 /// Asks a yes/no question.
 pub trait Confirm: Send + Sync {
@@ -8,8 +16,32 @@ pub trait Confirm: Send + Sync {
     fn confirm(&self, question: &str) -> Option<bool>;
 }
 
-/// Asks on the terminal; answers `None` when stdin is not one.
-pub struct Terminal;
+/// Asks on the terminal; answers `None` when stdin is not one, "no" when interrupted.
+pub struct Terminal {
+    pub interrupt: Interrupt,
+}
+
+/// Waits for what `read` produces in a thread of its own, or for Ctrl-C (None). The thread stays
+/// blocked on the terminal after an interrupt; the process ends soon after.
+fn read_or_interrupt<T: Send + 'static>(
+    interrupt: &Interrupt,
+    read: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read());
+    });
+    loop {
+        if interrupt.fired() {
+            return None;
+        }
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(v) => return Some(v),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
 
 impl Confirm for Terminal {
     fn confirm(&self, question: &str) -> Option<bool> {
@@ -19,9 +51,18 @@ impl Confirm for Terminal {
         let mut err = std::io::stderr();
         let _ = write!(err, "{question} [y/N] ");
         let _ = err.flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).ok()?;
-        Some(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        let answer = read_or_interrupt(&self.interrupt, || {
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
+        });
+        match answer {
+            Some(Ok(a)) => Some(matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")),
+            Some(Err(_)) => Some(false),
+            None => {
+                let _ = writeln!(err, "\n(interrupted: no)");
+                Some(false)
+            }
+        }
     }
 }
 
@@ -31,5 +72,52 @@ pub struct Answer(pub Option<bool>);
 impl Confirm for Answer {
     fn confirm(&self, _question: &str) -> Option<bool> {
         self.0
+    }
+}
+
+/// The terminal's settings (`stty -g`) while a no-echo prompt runs: what [`restore_terminal`] puts
+/// back if the process has to end in the middle of one.
+static SAVED_TERMINAL: Mutex<Option<String>> = Mutex::new(None);
+
+fn stty(args: &[&str]) -> Option<String> {
+    let tty = std::fs::File::open("/dev/tty").ok()?;
+    let out = std::process::Command::new("stty")
+        .args(args)
+        .stdin(tty)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Puts the terminal's settings back as they were before a no-echo prompt, if one is running.
+pub fn restore_terminal() {
+    let saved = SAVED_TERMINAL.lock().ok().and_then(|mut s| s.take());
+    if let Some(settings) = saved {
+        let _ = stty(&[&settings]);
+    }
+}
+
+/// Asks for a value without echoing it. None when interrupted (the terminal restored first).
+pub fn hidden(question: &str, interrupt: &Interrupt) -> Option<std::io::Result<String>> {
+    if let Ok(mut s) = SAVED_TERMINAL.lock() {
+        *s = stty(&["-g"]);
+    }
+    let question = question.to_owned();
+    let read = read_or_interrupt(interrupt, move || rpassword::prompt_password(question));
+    match read {
+        Some(value) => {
+            if let Ok(mut s) = SAVED_TERMINAL.lock() {
+                *s = None;
+            }
+            Some(value)
+        }
+        None => {
+            restore_terminal();
+            let _ = writeln!(std::io::stderr());
+            None
+        }
     }
 }

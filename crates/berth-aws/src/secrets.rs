@@ -48,6 +48,12 @@ impl SecretValue {
         if text.is_empty() {
             return Err("the value is empty: nothing written".to_owned());
         }
+        if text.contains('\0') {
+            return Err(
+                "the value holds a NUL byte, which an environment variable (how the container receives it) cannot: nothing written"
+                    .to_owned(),
+            );
+        }
         let chars = text.chars().count();
         if chars > MAX_VALUE_CHARS {
             return Err(format!(
@@ -62,19 +68,94 @@ impl SecretValue {
     }
 }
 
-/// `text` with every occurrence of the value replaced.
+/// `text` with every occurrence of the value replaced, in every encoding a message may quote it in:
+/// as is, escaped for JSON, for XML, and percent-encoded.
 fn scrub(text: &str, value: &SecretValue) -> String {
-    text.replace(value.expose(), "<the value>")
+    let v = value.expose();
+    let json = serde_json::to_string(v).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    let xml = v
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;");
+    let percent: String = v
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut out = text.to_owned();
+    // Longest first, so that no encoding leaves a piece of another behind.
+    let mut forms = [v.to_owned(), json, xml, percent];
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for f in forms.iter().filter(|f| !f.is_empty()) {
+        out = out.replace(f.as_str(), "<the value>");
+    }
+    out
+}
+
+/// What an AWS call's failure says, in a line: AWS's error code and message for an answer AWS gave,
+/// the kind of failure otherwise, never the raw response.
+pub fn aws_error_text<E, R>(e: &aws_sdk_ssm::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error,
+    R: fmt::Debug,
+{
+    use aws_sdk_ssm::error::SdkError;
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => format!("an error AWS did not name (HTTP {})", status_of(s.raw())),
+            }
+        }
+        SdkError::TimeoutError(_) => "no answer in time".to_owned(),
+        SdkError::DispatchFailure(d) => match d.as_connector_error() {
+            Some(c) if crate::aws::unreachable(c) => {
+                "the endpoint refused the connection or did not answer".to_owned()
+            }
+            _ => "the request could not be sent (the connection failed)".to_owned(),
+        },
+        SdkError::ResponseError(r) => {
+            format!("an answer that could not be read (HTTP {})", status_of(r.raw()))
+        }
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        _ => "the call failed".to_owned(),
+    }
+}
+
+fn status_of<R: fmt::Debug>(raw: &R) -> String {
+    // The raw response's status, without printing the response.
+    let text = format!("{raw:?}");
+    text.split("status: StatusCode(")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or("?")
+        .to_owned()
 }
 
 /// Reads a value: from a no-echo prompt (asked twice) when stdin is a terminal, otherwise all of stdin.
-pub fn read_value(name: &str) -> std::result::Result<SecretValue, String> {
+pub fn read_value(
+    name: &str,
+    interrupt: &crate::follow::Interrupt,
+) -> std::result::Result<SecretValue, String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let first = rpassword::prompt_password(format!("value of {name} (not shown): "))
-            .map_err(|e| format!("reading the value from the terminal: {e}"))?;
-        let again = rpassword::prompt_password(format!("{name} again: "))
-            .map_err(|e| format!("reading the value from the terminal: {e}"))?;
+        let ask = |question: String| match crate::prompt::hidden(&question, interrupt) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(format!("reading the value from the terminal: {e}")),
+            None => Err("interrupted: nothing written".to_owned()),
+        };
+        let first = ask(format!("value of {name} (not shown): "))?;
+        let again = ask(format!("{name} again: "))?;
         if first != again {
             return Err("the two values differ: nothing written".to_owned());
         }
@@ -98,8 +179,6 @@ pub fn read_value(name: &str) -> std::result::Result<SecretValue, String> {
     SecretValue::new(text)
 }
 
-/// Checks a secret's name: one segment of SSM's name rules that is also an environment variable name
-/// (the container reads the secret under it), without SSM's reserved prefixes.
 /// A secret name as messages show it: in full when it is shaped like one (an environment variable in
 /// capitals, as secrets::DECLARED spells them); otherwise not at all, since what someone typed where a
 /// name belongs may be the value.
@@ -118,6 +197,8 @@ fn shown(name: &str) -> String {
     }
 }
 
+/// Checks a secret's name: one segment of SSM's name rules that is also an environment variable name
+/// (the container reads the secret under it), without SSM's reserved prefixes.
 pub fn check_name(name: &str) -> std::result::Result<(), String> {
     if name.is_empty() {
         return Err("the secret name is empty".to_owned());
@@ -184,6 +265,9 @@ pub struct Put {
     pub parameter: String,
     pub version: i64,
     pub key_arn: String,
+    /// The parameter already held the value (stored by an attempt whose answer was lost, or earlier):
+    /// nothing new was written by this call, and nothing needs to be.
+    pub already_held: Option<String>,
 }
 
 /// One stored secret, without its value.
@@ -256,6 +340,45 @@ impl<'a> Store<'a> {
     /// Writes a secret as a `SecureString` under the stage's key. Without `overwrite`, an existing
     /// parameter is left alone and the command refuses; with it, a new version is written and the tags
     /// are set in a second call (SSM rejects `Overwrite` together with `Tags`).
+    /// When `parameter` holds `value` already: its version and when it was written. The comparison is
+    /// made here, in memory; the value is never printed.
+    async fn stored_version(
+        &self,
+        parameter: &str,
+        value: &SecretValue,
+        key_arn: &str,
+    ) -> Result<Option<Put>> {
+        let got = self
+            .ssm
+            .get_parameter()
+            .name(parameter)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    Code::Error,
+                    format!("reading {parameter} back: {}", scrub(&aws_error_text(&e), value)),
+                )
+            })?;
+        let Some(p) = got.parameter else {
+            return Ok(None);
+        };
+        if p.value.as_deref() != Some(value.expose()) {
+            return Ok(None);
+        }
+        let when = p
+            .last_modified_date
+            .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+            .unwrap_or_else(|| "an unknown time".to_owned());
+        Ok(Some(Put {
+            parameter: parameter.to_owned(),
+            version: p.version,
+            key_arn: key_arn.to_owned(),
+            already_held: Some(when),
+        }))
+    }
+
     pub async fn put(&self, secret: &Secret, value: &SecretValue, overwrite: bool) -> Result<Put> {
         let parameter = parameter_name(&self.names, secret);
         if parameter.len() > MAX_PARAMETER_NAME {
@@ -299,20 +422,22 @@ impl<'a> Store<'a> {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_parameter_already_exists()) =>
             {
+                // An earlier attempt of this very call may have been stored with its answer lost
+                // (the SDK retried): find out what the parameter holds before saying anything.
+                if let Some(stored) = self.stored_version(&parameter, value, &key_arn).await? {
+                    return Ok(stored);
+                }
                 fail!(
                     Code::Refused,
-                    "{parameter} already exists: nothing written. Pass --overwrite to store a new version \
-                 (the old ones stay in its history)"
+                    "{parameter} already exists with another value: nothing written. Pass --overwrite to store a new \
+                 version (the old ones stay in its history)"
                 )
             }
-            // The error's own message, with the value scrubbed should a validation message echo it.
+            // AWS's code and message only, with the value scrubbed should a message quote it.
             Err(e) => fail!(
                 Code::Error,
                 "writing {parameter}: {}",
-                scrub(
-                    &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-                    value
-                )
+                scrub(&aws_error_text(&e), value)
             ),
         };
         if overwrite {
@@ -326,6 +451,7 @@ impl<'a> Store<'a> {
                 .map_err(sdk_error(format!("tagging {parameter}")))?;
         }
         Ok(Put {
+            already_held: None,
             parameter,
             version: out.version,
             key_arn,

@@ -106,3 +106,267 @@ fn an_explicit_profile_signs_the_requests_even_with_environment_keys() {
     );
     assert!(proxy.seen().is_empty());
 }
+
+/// A stage of its own (a copy of the example stage named `name`) with its key and alias in moto, so
+/// that secrets can be stored under it; returns the stages directory.
+fn secret_stage(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::fs::read_to_string(test_support::project_root().join("infra/stages/dev.yaml")).unwrap();
+    std::fs::write(dir.path().join(format!("{name}.yaml")), example).unwrap();
+    let cli = |args: &[&str]| test_support::aws_cli(moto(), "ap-northeast-1", args).unwrap();
+    let key = cli(&["kms", "create-key"]);
+    let id = key
+        .split("\"KeyId\": \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    cli(&[
+        "kms",
+        "create-alias",
+        "--alias-name",
+        &format!("alias/berth/sample/{name}"),
+        "--target-key-id",
+        &id,
+    ]);
+    dir
+}
+
+/// `secrets put` with `value` on stdin, through `endpoint`.
+fn put(endpoint: &str, stages: &std::path::Path, stage: &str, value: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+        .args(["secrets", "put", "DB_PASSWORD", "--stage", stage, "--stages"])
+        .arg(stages)
+        .args(["--endpoint-url", endpoint])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), value).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_put_whose_answer_was_lost_is_reported_as_stored_not_as_nothing_written() {
+    let stages = secret_stage("lostanswer");
+    // The first PutParameter reaches SSM, which stores it; its answer never comes back. The SDK
+    // retries, and SSM answers ParameterAlreadyExists.
+    let first_put = std::sync::atomic::AtomicBool::new(true);
+    let proxy = FaultProxy::start(
+        &upstream(),
+        50,
+        Box::new(move |_, seen| {
+            if seen.operation == "PutParameter" && first_put.swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                Fault::ResetAfter
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let o = put(
+        &proxy.url(),
+        stages.path(),
+        "lostanswer",
+        b"lost-answer-value-1",
+        &[],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("/berth/sample/lostanswer/DB_PASSWORD: version 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stored by an earlier attempt whose answer was lost"),
+        "{text}"
+    );
+    assert!(!text.contains("nothing written"), "{text}");
+    assert!(!text.contains("lost-answer-value-1"));
+    let puts = proxy
+        .seen()
+        .iter()
+        .filter(|s| s.operation == "PutParameter")
+        .count();
+    assert_eq!(puts, 2, "the lost answer was retried once");
+    // Another value is still refused without --overwrite.
+    let o = put(
+        &moto().endpoint,
+        stages.path(),
+        "lostanswer",
+        b"another-value",
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", all(&o));
+    assert!(
+        all(&o).contains("already exists with another value: nothing written"),
+        "{}",
+        all(&o)
+    );
+}
+
+#[test]
+fn an_aws_error_is_printed_as_its_code_and_message_with_the_value_in_no_encoding() {
+    let stages = secret_stage("rawanswer");
+    let value = "p\"w\\d<&>'x y";
+    // SSM answers a validation error quoting the value, JSON-escaped, and a 500 after.
+    let quoted = serde_json::to_string(&format!("Parameter value {value} is invalid")).unwrap();
+    let body = format!("{{\"__type\":\"ValidationException\",\"message\":{quoted}}}");
+    let proxy = FaultProxy::start(
+        &upstream(),
+        50,
+        Box::new(move |_, seen| {
+            if seen.operation == "PutParameter" {
+                Fault::Answer {
+                    status: 400,
+                    body: body.clone(),
+                }
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let o = put(&proxy.url(), stages.path(), "rawanswer", value.as_bytes(), &[]);
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ValidationException: Parameter value <the value> is invalid"),
+        "{text}"
+    );
+    for form in [
+        value.to_owned(),
+        serde_json::to_string(value).unwrap().trim_matches('"').to_owned(),
+        "p\\\"w".to_owned(),
+    ] {
+        assert!(!text.contains(&form), "{form} in {text}");
+    }
+    assert!(text.len() < 400, "one line, not a raw response: {text}");
+    // A 500 with a body that is no AWS error: its status, not the response.
+    let proxy = FaultProxy::start(
+        &upstream(),
+        50,
+        Box::new(|_, seen| {
+            if seen.operation == "PutParameter" {
+                Fault::Answer {
+                    status: 500,
+                    body: "<html>upstream exploded</html>".to_owned(),
+                }
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let o = put(
+        &proxy.url(),
+        stages.path(),
+        "rawanswer",
+        b"v",
+        &[("BERTH_CALL_TIMEOUT", "5")],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains("Response {") && !text.contains("upstream exploded"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_nul_byte_in_a_value_is_refused_before_anything_is_sent() {
+    let proxy = FaultProxy::start(&upstream(), 10, pass());
+    let stages = test_support::stages_copy();
+    let o = put(&proxy.url(), stages.path(), "dev", b"a\0b", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert!(all(&o).contains("holds a NUL byte"), "{}", all(&o));
+    assert!(proxy.seen().is_empty());
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_ctrl_c_cancels_the_call() {
+    let proxy = FaultProxy::start(&upstream(), 50, Box::new(|_, _| Fault::Hang));
+    let o = berth(
+        &proxy.url(),
+        &["status", "service", "--stage", "dev"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("BERTH_CALL_TIMEOUT", "2"),
+        ],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("did not answer within 2 s"), "{text}");
+    // Ctrl-C while the call hangs (with the default timeout): it is cancelled, and the command ends.
+    let proxy = FaultProxy::start(&upstream(), 50, Box::new(|_, _| Fault::Hang));
+    let child = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+        .args([
+            "status",
+            "service",
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            &proxy.url(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the call is in flight (the proxy has seen it), as a terminal sends it.
+    while proxy.seen().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", all(&o));
+    assert!(
+        all(&o).contains("interrupted: nothing was changed"),
+        "{}",
+        all(&o)
+    );
+}
+
+#[test]
+fn output_that_cannot_be_written_is_a_failure() {
+    let stages = secret_stage("devfull");
+    let _ = put(
+        &moto().endpoint,
+        stages.path(),
+        "devfull",
+        b"full-disk-value",
+        &[],
+    );
+    let out = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+        .args(["secrets", "list", "--stage", "devfull", "--stages"])
+        .arg(stages.path())
+        .args(["--endpoint-url", &moto().endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("could not write the output to stdout"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -1155,3 +1155,173 @@ async fn a_change_set_that_replaces_the_instances_says_so_before_anyone_answers(
     );
     assert_eq!(execute.num_calls(), 0);
 }
+
+/// The calls of an update whose change set is ready: describe (updatable), create, describe the
+/// change set, and the given rules after.
+fn ready_update() -> (
+    aws_smithy_mocks::Rule,
+    aws_smithy_mocks::Rule,
+    aws_smithy_mocks::Rule,
+) {
+    let describe_stacks = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks(StackStatus::UpdateComplete))
+        .output(|| stacks(StackStatus::UpdateInProgress))
+        .output(|| stacks(StackStatus::UpdateComplete))
+        .repeatedly()
+        .build();
+    let create =
+        mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            vec![change(ChangeAction::Modify, "Service", "AWS::ECS::Service", None)],
+            None,
+        )
+    });
+    (describe_stacks, create, describe_cs)
+}
+
+#[tokio::test]
+async fn ctrl_c_while_preparing_executes_nothing_and_deletes_the_change_set() {
+    let interrupt = Interrupt::default();
+    let describe_stacks = mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::UpdateComplete));
+    let create =
+        mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let i2 = interrupt.clone();
+    // The user presses Ctrl-C while CloudFormation is still computing the change set.
+    let describe_cs = mock!(Client::describe_change_set).then_compute_output(move |_| {
+        i2.fire();
+        change_set(ChangeSetStatus::CreateInProgress, vec![], None)
+    });
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let delete_cs = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe_stacks, &create, &describe_cs, &execute, &delete_cs]
+    );
+    let run = run_with(&cfn, &no_s3(), Some(true), &request(100), &options(), &interrupt).await;
+    let f = run.result.unwrap_err();
+    assert_eq!(f.code, Code::Interrupted);
+    assert!(
+        f.error
+            .to_string()
+            .contains("interrupted before execution: nothing was executed on")
+            && f.error.to_string().contains("deleted"),
+        "{:#}",
+        f.error
+    );
+    assert_eq!(execute.num_calls(), 0, "nothing executed");
+    assert_eq!(delete_cs.num_calls(), 1, "the change set is not left behind");
+}
+
+#[tokio::test]
+async fn ctrl_c_at_the_prompt_or_before_execution_executes_nothing() {
+    // Fired while the question was asked (the prompt answers "no" then, and nothing runs).
+    let interrupt = Interrupt::default();
+    interrupt.fire();
+    let (describe_stacks, create, describe_cs) = ready_update();
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let delete_cs = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe_stacks, &create, &describe_cs, &execute, &delete_cs]
+    );
+    let run = run_with(&cfn, &no_s3(), Some(true), &request(100), &options(), &interrupt).await;
+    assert_eq!(run.result.unwrap_err().code, Code::Interrupted);
+    assert_eq!(execute.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn losing_contact_after_execution_says_the_operation_goes_on() {
+    let (describe_stacks, create, describe_cs) = ready_update();
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        // The mark before execution, then access lost (an expired session).
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .http_status(
+            400,
+            Some(error_xml(
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe_stacks, &create, &describe_cs, &execute, &events]
+    );
+    let run = run_with(
+        &cfn,
+        &no_s3(),
+        Some(true),
+        &request(100),
+        &options(),
+        &Interrupt::default(),
+    )
+    .await;
+    let f = run.result.unwrap_err();
+    assert_eq!(f.code, Code::LostContact);
+    let text = format!("{:#}", f.error);
+    assert!(
+        text.contains("lost contact with CloudFormation while following"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the stack operation goes on without berth"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cargo xtask status service --stage dev --watch"),
+        "{text}"
+    );
+    assert!(text.contains("last seen: UPDATE_"), "{text}");
+}
+
+#[tokio::test]
+async fn another_operation_that_ended_the_stack_is_reported() {
+    let (describe_stacks, create, describe_cs) = ready_update();
+    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        // The mark before execution: no history yet.
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .output(|| {
+            let mut done = event(
+                1,
+                STACK,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateComplete,
+                None,
+            );
+            done.client_request_token = Some("another-deploy-1".to_owned());
+            events_pages(vec![done], &[1]).remove(0)
+        })
+        .repeatedly()
+        .build();
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe_stacks, &create, &describe_cs, &execute, &events]
+    );
+    let run = run_with(
+        &cfn,
+        &no_s3(),
+        Some(true),
+        &request(100),
+        &options(),
+        &Interrupt::default(),
+    )
+    .await;
+    let f = run.result.unwrap_err();
+    let text = format!("{:#}", f.error);
+    assert!(
+        text.contains("through another operation (request token another-deploy-1), not this deploy's"),
+        "{text}"
+    );
+}

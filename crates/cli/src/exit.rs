@@ -11,13 +11,14 @@ pub enum Code {
     StackFailed = 4,
     Blocked = 5,
     SecretsMissing = 6,
+    LostContact = 7,
     Usage = 64,
     Interrupted = 130,
 }
 
 impl Code {
     /// Every code, in numeric order.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::Ok,
         Code::Error,
         Code::Changes,
@@ -25,6 +26,7 @@ impl Code {
         Code::StackFailed,
         Code::Blocked,
         Code::SecretsMissing,
+        Code::LostContact,
         Code::Usage,
         Code::Interrupted,
     ];
@@ -54,8 +56,13 @@ impl Code {
             Code::SecretsMissing => {
                 "declared secrets are missing (`secrets check`; `deploy service` checks before its change set)"
             }
-            Code::Usage => "usage error (unknown flag, missing argument)",
-            Code::Interrupted => "interrupted (Ctrl-C) while following; the stack operation goes on",
+            Code::LostContact => {
+                "contact with AWS was lost after the stack operation started: it goes on without berth; the state last seen and the command that watches it again are printed"
+            }
+            Code::Usage => "usage error (unknown flag, missing argument, a profile no config file defines)",
+            Code::Interrupted => {
+                "interrupted (Ctrl-C): before execution nothing is executed (the prepared change set is deleted, or named when it cannot be); while following, the stack operation goes on"
+            }
         }
     }
 }
@@ -90,6 +97,7 @@ mod tests {
                 | Code::StackFailed
                 | Code::Blocked
                 | Code::SecretsMissing
+                | Code::LostContact
                 | Code::Usage
                 | Code::Interrupted => {}
             }
