@@ -403,6 +403,17 @@ fn suppression(f: &Finding) -> Option<&'static str> {
             "parliament's bundled reference predates the action; the vendored handlers or Service Authorization Reference (infra/data/permissions) list it",
         );
     }
+    let starred: Vec<String> = serde_json::from_str::<Vec<String>>(&f.detail).unwrap_or_default();
+    if is("RESOURCE_STAR", "pipeline-DeployPolicy")
+        && !starred.is_empty()
+        && starred
+            .iter()
+            .all(|a| a.starts_with("ec2:Describe") || a.starts_with("ec2:Get"))
+    {
+        return Some(
+            "the Auto Scaling group handler's own patterns, ec2:Describe* and ec2:Get* on \"*\" (its schema lists them so); those that read secrets (passwords, console output, instance user data) are denied by NoSecretsFromInstances",
+        );
+    }
     if is("RESOURCE_STAR", "pipeline-Key") {
         return Some("a key policy's Resource is the key itself, which a key policy writes as \"*\"");
     }
@@ -561,6 +572,11 @@ mod tests {
         // Resource * is a key policy's way, nobody else's.
         assert!(suppression(&finding("RESOURCE_STAR", "", "[]", "pipeline-Key.json")).is_some());
         assert!(suppression(&finding("RESOURCE_STAR", "", "[]", "pipeline-BuildPolicy.json")).is_none());
+        // ec2 reads on "*" in the deploy policy are the handler's patterns; anything else is not accepted.
+        let ec2 = r#"["ec2:DescribeInstanceAttribute","ec2:GetPasswordData"]"#;
+        let ecs = r#"["ecs:DescribeServices"]"#;
+        assert!(suppression(&finding("RESOURCE_STAR", "", ec2, "pipeline-DeployPolicy.json")).is_some());
+        assert!(suppression(&finding("RESOURCE_STAR", "", ecs, "pipeline-DeployPolicy.json")).is_none());
         // A mismatch beyond the public parameters is not accepted.
         let ssm = r#"[{"action": "ssm:GetParameters", "required_format": "arn:*:ssm:*:*:parameter/*"}]"#;
         let other = r#"[{"action": "ecs:CreateService", "required_format": "arn:*:ecs:*:*:service/*"}]"#;

@@ -437,7 +437,14 @@ async fn secrets_command(
     let value = match &s.command {
         SecretsCommand::Put { name, .. } => {
             secrets::declared(name, secrets_model::DECLARED).map_err(|e| Failure::new(Code::Error, e))?;
-            Some(secrets::read_value(name, interrupt).map_err(|e| Failure::new(Code::Error, e))?)
+            Some(secrets::read_value(name, interrupt).map_err(|e| {
+                let code = if interrupt.fired() {
+                    Code::Interrupted
+                } else {
+                    Code::Error
+                };
+                Failure::new(code, e)
+            })?)
         }
         _ => None,
     };

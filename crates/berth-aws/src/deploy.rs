@@ -196,6 +196,14 @@ async fn interrupted_before_execution(env: &Env<'_>, name: &str, cs_name: &str, 
     let deleted = changeset::delete(env.cfn, name, cs_name).await;
     let what = match deleted {
         Ok(()) => format!("change set {cs_name} deleted"),
+        // Cancelled before CloudFormation made it.
+        Err(f)
+            if ["ChangeSetNotFound", "does not exist"]
+                .iter()
+                .any(|m| format!("{:#}", f.error).contains(m)) =>
+        {
+            format!("change set {cs_name} was never made")
+        }
         Err(_) => format!(
             "change set {cs_name} may be left on {name}: execute it with `{}`, or delete it with \
              `aws cloudformation delete-change-set --stack-name {name} --change-set-name {cs_name}`",

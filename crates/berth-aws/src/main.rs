@@ -3,7 +3,13 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // One worker besides the main thread: the Ctrl-C listener runs there, so that an interrupt is seen
+    // even while the main thread waits on a prompt.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             #[allow(clippy::print_stderr, reason = "the CLI's error output")]

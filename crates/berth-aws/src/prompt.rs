@@ -55,10 +55,26 @@ impl Confirm for Terminal {
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
         });
+        // End of input with no line: a Ctrl-C ends the terminal's read that way, a moment before the
+        // interrupt is seen; give it that moment.
+        if matches!(&answer, Some(Ok(a)) if a.is_empty()) {
+            for _ in 0..10 {
+                if self.interrupt.fired() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
         match answer {
-            Some(Ok(a)) => Some(matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")),
-            Some(Err(_)) => Some(false),
-            None => {
+            Some(Ok(a)) if !self.interrupt.fired() => {
+                Some(matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+            }
+            // Interrupted: the read returned (EINTR, or a line typed at the same moment) or was left
+            // waiting. Either way the answer is no.
+            Some(Err(e)) if e.kind() != std::io::ErrorKind::Interrupted && !self.interrupt.fired() => {
+                Some(false)
+            }
+            _ => {
                 let _ = writeln!(err, "\n(interrupted: no)");
                 Some(false)
             }
@@ -119,5 +135,27 @@ pub fn hidden(question: &str, interrupt: &Interrupt) -> Option<std::io::Result<S
             let _ = writeln!(std::io::stderr());
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_gives_way_to_ctrl_c_without_waiting_for_the_answer() {
+        let interrupt = Interrupt::default();
+        let i2 = interrupt.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            i2.fire();
+        });
+        // Someone who never answers: the interrupt ends the question (an answer waited for would be
+        // Some).
+        let answer = read_or_interrupt(&interrupt, || std::thread::sleep(Duration::from_secs(30)));
+        assert!(answer.is_none());
+        // An answer that comes first is taken.
+        let answer = read_or_interrupt(&Interrupt::default(), || "y".to_owned());
+        assert_eq!(answer.as_deref(), Some("y"));
     }
 }

@@ -370,3 +370,81 @@ fn output_that_cannot_be_written_is_a_failure() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Runs `body` (a shell script; `$BERTH` is berth-aws) in a pseudo-terminal, as someone at a terminal
+/// would, and returns everything the terminal showed.
+fn at_a_terminal(body: &str, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let out = Command::new("script")
+        .args(["-qefc", body])
+        .arg(&typescript)
+        .env("BERTH", env!("CARGO_BIN_EXE_berth-aws"))
+        .env("TYPESCRIPT", &typescript)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Shell: wait until the terminal shows what the basic regular expression `text` matches (written so
+/// that it does not match itself: the typescript starts with the command), then send SIGINT to the background job, as a
+/// terminal's Ctrl-C would, and print its exit status and whether the terminal echoes.
+fn interrupt_when_shown(text: &str) -> String {
+    format!(
+        "pid=$!; n=0; until grep -q '{text}' \"$TYPESCRIPT\" || [ $n -gt 600 ]; do sleep 0.1; n=$((n+1)); done; \
+         kill -INT $pid; wait $pid; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?echo'"
+    )
+}
+
+#[test]
+fn ctrl_c_at_the_secret_prompt_writes_nothing_and_restores_the_terminal() {
+    let proxy = FaultProxy::start(&upstream(), 10, pass());
+    let shown = at_a_terminal(
+        &format!(
+            "$BERTH secrets put DB_PASSWORD --stage dev --endpoint-url {} </dev/tty & {}",
+            proxy.url(),
+            interrupt_when_shown("(not[ ]shown)")
+        ),
+        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")],
+    );
+    assert!(shown.contains("interrupted: nothing written"), "{shown}");
+    assert!(shown.contains("exit=130"), "{shown}");
+    assert_eq!(
+        shown.lines().last().map(str::trim),
+        Some("echo"),
+        "the terminal echoes again: {shown}"
+    );
+    assert!(proxy.seen().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn ctrl_c_at_the_confirmation_prompt_means_no() {
+    let stages = tempfile::tempdir().unwrap();
+    let example =
+        std::fs::read_to_string(test_support::project_root().join("infra/stages/dev.yaml")).unwrap();
+    std::fs::write(stages.path().join("askme.yaml"), example).unwrap();
+    let proxy = FaultProxy::start(&upstream(), 200, pass());
+    let shown = at_a_terminal(
+        &format!(
+            "$BERTH deploy pipeline --stage askme --stages {} --endpoint-url {} --progress quiet </dev/tty & {}",
+            stages.path().display(),
+            proxy.url(),
+            interrupt_when_shown("[[]y/N")
+        ),
+        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")],
+    );
+    assert!(shown.contains("(interrupted: no)"), "{shown}");
+    assert!(shown.contains("not executed; the change set is kept"), "{shown}");
+    assert!(shown.contains("exit=3"), "{shown}");
+    assert!(
+        !proxy.seen().iter().any(|s| s.operation == "ExecuteChangeSet"),
+        "nothing executed"
+    );
+}

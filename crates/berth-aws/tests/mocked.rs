@@ -1325,3 +1325,40 @@ async fn another_operation_that_ended_the_stack_is_reported() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn ctrl_c_while_executing_lets_the_execution_stand_and_stops_following() {
+    let interrupt = Interrupt::default();
+    let (describe_stacks, create, describe_cs) = ready_update();
+    let i2 = interrupt.clone();
+    // Pressed while ExecuteChangeSet is in flight: that call is not cancelled (it may already have
+    // started the update), following is.
+    let execute = mock!(Client::execute_change_set).then_compute_output(move |_| {
+        i2.fire();
+        ExecuteChangeSetOutput::builder().build()
+    });
+    let events =
+        mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
+    let delete_cs = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &describe_stacks,
+            &create,
+            &describe_cs,
+            &execute,
+            &events,
+            &delete_cs
+        ]
+    );
+    let run = run_with(&cfn, &no_s3(), Some(true), &request(100), &options(), &interrupt).await;
+    assert_eq!(run.result.unwrap_err().code, Code::Interrupted);
+    assert_eq!(execute.num_calls(), 1);
+    assert_eq!(delete_cs.num_calls(), 0, "an executed change set is not deleted");
+    assert!(
+        run.err.text().contains("stopped following") && run.err.text().contains("goes on with it"),
+        "{}",
+        run.err.text()
+    );
+}
