@@ -55,15 +55,8 @@ impl Confirm for Terminal {
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
         });
-        // End of input with no line: a Ctrl-C ends the terminal's read that way, a moment before the
-        // interrupt is seen; give it that moment.
         if matches!(&answer, Some(Ok(a)) if a.is_empty()) {
-            for _ in 0..10 {
-                if self.interrupt.fired() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(30));
-            }
+            settle(&self.interrupt);
         }
         match answer {
             Some(Ok(a)) if !self.interrupt.fired() => {
@@ -79,6 +72,17 @@ impl Confirm for Terminal {
                 Some(false)
             }
         }
+    }
+}
+
+/// After a terminal read that ended without a line: a Ctrl-C ends the read that way a moment before
+/// the interrupt is seen. Gives it that moment (at most a second).
+fn settle(interrupt: &Interrupt) {
+    for _ in 0..33 {
+        if interrupt.fired() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(30));
     }
 }
 
@@ -123,14 +127,24 @@ pub fn hidden(question: &str, interrupt: &Interrupt) -> Option<std::io::Result<S
     }
     let question = question.to_owned();
     let read = read_or_interrupt(interrupt, move || rpassword::prompt_password(question));
+    let ended_early = match &read {
+        Some(Err(e)) => {
+            e.kind() == std::io::ErrorKind::UnexpectedEof || e.kind() == std::io::ErrorKind::Interrupted
+        }
+        Some(Ok(v)) => v.is_empty(),
+        None => false,
+    };
+    if ended_early {
+        settle(interrupt);
+    }
     match read {
-        Some(value) => {
+        Some(value) if !interrupt.fired() => {
             if let Ok(mut s) = SAVED_TERMINAL.lock() {
                 *s = None;
             }
             Some(value)
         }
-        None => {
+        _ => {
             restore_terminal();
             let _ = writeln!(std::io::stderr());
             None
