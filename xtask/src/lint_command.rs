@@ -22,13 +22,14 @@ pub fn run(args: &LintArgs) -> Result<()> {
     } else {
         let mut reports = Vec::new();
         for path in &args.files {
-            let text = std::fs::read_to_string(path).with_context(|| {
+            let bytes = std::fs::read(path).with_context(|| {
                 format!(
                     "reading {}: expected a template (YAML or JSON) or a buildspec",
                     path.display()
                 )
             })?;
-            let (_, report) = lint::lint_text(&text);
+            // Bytes, not text: a file that is not UTF-8 is a finding with its line and column.
+            let (_, report) = lint::lint_bytes(&bytes);
             let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
             reports.push(lint::FileReport { file: shown, report });
         }

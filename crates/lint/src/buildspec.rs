@@ -14,9 +14,9 @@ pub fn lint_buildspec(text: &str) -> Vec<Finding> {
         Ok(v) => v,
         Err(e) => {
             let mut f = finding(&PARSE_ERROR, None, "", e.message.clone());
-            f.location = e.line.map(|line| Location {
-                line,
-                column: e.column.unwrap_or(1),
+            f.location = Some(Location {
+                line: e.line,
+                column: e.column,
             });
             return vec![f];
         }

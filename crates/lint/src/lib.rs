@@ -222,6 +222,35 @@ pub enum FileKind {
     Buildspec,
 }
 
+/// Lints a file's bytes: as [`lint_text`], after checking that they are UTF-8 text (a file that is
+/// not gives one `BL001` finding at the first byte that is not).
+pub fn lint_bytes(bytes: &[u8]) -> (FileKind, Report) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => lint_text(text),
+        Err(_) => {
+            let e = cfn::raw::parse_template_bytes(bytes).err();
+            match e {
+                Some(e) => (FileKind::Template, parse_error_report(&e)),
+                // Not reached: bytes that are not UTF-8 do not parse.
+                None => lint_text(&String::from_utf8_lossy(bytes)),
+            }
+        }
+    }
+}
+
+/// The one `BL001` finding of a file that does not parse, at its line and column.
+fn parse_error_report(e: &cfn::raw::ParseError) -> Report {
+    let mut f = finding(&rules::PARSE_ERROR, None, "", e.message.clone());
+    f.location = Some(Location {
+        line: e.line,
+        column: e.column,
+    });
+    Report {
+        findings: vec![f],
+        suppressed: Vec::new(),
+    }
+}
+
 /// Lints the text of a file: a template, or a buildspec (`version` and `phases` at the top). A file
 /// that does not parse gives one `BL001` finding with its line and column.
 pub fn lint_text(text: &str) -> (FileKind, Report) {
@@ -234,18 +263,7 @@ pub fn lint_text(text: &str) -> (FileKind, Report) {
             } else {
                 FileKind::Template
             };
-            let mut f = finding(&rules::PARSE_ERROR, None, "", e.message.clone());
-            f.location = e.line.map(|line| Location {
-                line,
-                column: e.column.unwrap_or(1),
-            });
-            return (
-                kind,
-                Report {
-                    findings: vec![f],
-                    suppressed: Vec::new(),
-                },
-            );
+            return (kind, parse_error_report(&e));
         }
     };
     if value.get("phases").is_some() && value.get("version").is_some() {

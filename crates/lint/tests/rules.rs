@@ -56,7 +56,7 @@ fn bl102_open_to_the_world() {
     );
     check(
         "BL102",
-        "ports 0-65535",
+        "opens every port of every protocol to the whole internet",
         &sg("        - {IpProtocol: '-1', CidrIpv6: '::/0'}\n"),
         &sg("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIpv6: '::/0'}\n"),
     );
@@ -72,18 +72,28 @@ fn bl102_open_to_the_world() {
         - Type: redirect
           RedirectConfig: {Protocol: HTTPS, Port: '443', StatusCode: HTTP_301}
 ";
+    // The load balancer's group: the listener names it by its ARN.
+    let alb = "  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      SecurityGroups: [!Ref Sg]
+      Subnets: [subnet-1, subnet-2]
+";
     check(
         "BL102",
         "without a listener that redirects",
-        &sg(port80),
-        &(sg(port80) + listener),
+        &(sg(port80) + alb),
+        &(sg(port80) + alb + listener),
     );
 }
 
-/// An ALB group, an instance group used by a launch template, and one more ingress rule.
+/// An ECS cluster, an ALB group, an instance group used by a launch template, and one more ingress
+/// rule.
 fn alb_and_instances(rule: &str) -> String {
     format!(
         "Resources:
+  Cluster:
+    Type: AWS::ECS::Cluster
   AlbSg:
     Type: AWS::EC2::SecurityGroup
     Properties:
@@ -1027,4 +1037,423 @@ fn bl508_the_approval_comes_after_the_change_set_it_guards() {
         &deploy_stage(&[at(create, 1), at(execute, 2), at(approve, 3)]),
     );
     assert!(!codes(&after).contains(&"BL508"), "{:?}", codes(&after));
+}
+
+// Other people's templates: the false positives and the false negative found on them, each fixed.
+
+/// An instance with a wait condition handle and its wait condition; `policy` is the instance's
+/// CreationPolicy (or nothing), `user_data` its UserData.
+fn instance_and_handle(policy: &str, user_data: &str) -> String {
+    format!(
+        "Resources:
+  Handle:
+    Type: AWS::CloudFormation::WaitConditionHandle
+  Wait:
+    Type: AWS::CloudFormation::WaitCondition
+    Properties:
+      Handle: !Ref Handle
+      Timeout: '300'
+  Server:
+    Type: AWS::EC2::Instance
+{policy}
+    Properties:
+      ImageId: ami-12345678
+      UserData:
+{user_data}
+"
+    )
+}
+
+/// The WaitConditionHandle pattern, as aws-cloudformation-templates writes it (Fn::Join) and as
+/// Fn::Sub does.
+const TO_HANDLE_JOIN: &str = "        Fn::Base64: !Join
+          - ''
+          - - \"#!/bin/bash\\n\"
+            - \"/opt/aws/bin/cfn-signal -e 0 -r 'setup complete' '\"
+            - !Ref Handle
+            - \"'\\n\"";
+const TO_HANDLE_SUB: &str =
+    "        Fn::Base64: !Sub \"#!/bin/bash -x\\n/opt/aws/bin/cfn-signal -e $? -d done '${Handle}'\\n\"";
+const INSTANCE_WAITS: &str = "    CreationPolicy:\n      ResourceSignal: {Timeout: PT15M}";
+
+#[test]
+fn bl302_a_wait_condition_handle_is_signalled_through_its_url() {
+    for to_handle in [TO_HANDLE_JOIN, TO_HANDLE_SUB] {
+        // The instance does not wait: the wait condition does, and the signal goes to its handle.
+        check(
+            "BL302",
+            "goes to the wait condition handle Handle, not to Server",
+            &instance_and_handle(INSTANCE_WAITS, to_handle),
+            &instance_and_handle("", to_handle),
+        );
+    }
+    // The same for a group's launch template.
+    let to_handle = "/opt/aws/bin/cfn-signal -e 0 '${Handle}'";
+    assert!(codes(&group_and_template("", to_handle, "2")).is_empty());
+    check(
+        "BL302",
+        "goes to a wait condition handle",
+        &group_and_template(WAIT, to_handle, "2"),
+        &group_and_template(WAIT, SIGNAL, "2"),
+    );
+}
+
+#[test]
+fn bl302_user_data_that_another_tool_writes_is_not_judged() {
+    // `rain pkg` embeds the script; a parameter holds it: berth cannot read it.
+    for elsewhere in [
+        "        Fn::Base64: {Fn::Sub: !Rain::Embed server.sh}",
+        "        Fn::Base64: {\"Rain::Embed\": server.sh}",
+        "        Fn::Base64: !Ref Script",
+    ] {
+        let text = instance_and_handle(INSTANCE_WAITS, elsewhere) + "Parameters:\n  Script: {Type: String}\n";
+        assert!(codes(&text).is_empty(), "{elsewhere}: {:?}", codes(&text));
+    }
+    check(
+        "BL302",
+        "never runs cfn-signal",
+        &instance_and_handle(INSTANCE_WAITS, "        Fn::Base64: \"#!/bin/bash\\necho hi\\n\""),
+        &instance_and_handle("", "        Fn::Base64: \"#!/bin/bash\\necho hi\\n\""),
+    );
+}
+
+#[test]
+fn bl101_bl102_icmp_has_types_not_ports() {
+    // Every ICMP type (-1), and echo request (type 8, code 0): neither an open port nor an inverted
+    // range.
+    for icmp in [
+        "        - {IpProtocol: icmp, FromPort: -1, ToPort: -1, CidrIp: 0.0.0.0/0}\n",
+        "        - {IpProtocol: icmp, FromPort: 8, ToPort: 0, CidrIp: 0.0.0.0/0}\n",
+        "        - {IpProtocol: '1', FromPort: 8, ToPort: -1, CidrIp: 0.0.0.0/0}\n",
+        "        - {IpProtocol: icmpv6, FromPort: -1, ToPort: -1, CidrIpv6: '::/0'}\n",
+    ] {
+        assert!(codes(&sg(icmp)).is_empty(), "{icmp}: {:?}", codes(&sg(icmp)));
+    }
+    check(
+        "BL102",
+        "opens every port of every protocol to the whole internet",
+        &sg("        - {IpProtocol: '-1', FromPort: -1, ToPort: -1, CidrIp: 0.0.0.0/0}\n"),
+        &sg("        - {IpProtocol: icmp, FromPort: -1, ToPort: -1, CidrIp: 0.0.0.0/0}\n"),
+    );
+    check(
+        "BL102",
+        "opens udp port 53 to the whole internet",
+        &sg("        - {IpProtocol: udp, FromPort: 53, ToPort: 53, CidrIp: 0.0.0.0/0}\n"),
+        &sg("        - {IpProtocol: udp, FromPort: 53, ToPort: 53, CidrIp: 10.0.0.0/8}\n"),
+    );
+}
+
+/// A load balancer with its group `AlbSg` and a port-80 listener that redirects, and an instance
+/// group `InstanceSg` with `ingress`.
+fn redirecting_alb_and_instance_group(alb_ingress: &str, instance_ingress: &str) -> String {
+    format!(
+        "Resources:
+  AlbSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: alb
+      SecurityGroupIngress:
+{alb_ingress}
+  InstanceSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: instances
+      SecurityGroupIngress:
+{instance_ingress}
+  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      SecurityGroups: [!GetAtt AlbSg.GroupId]
+      Subnets: [subnet-1, subnet-2]
+  Http:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Alb
+      Port: 80
+      Protocol: HTTP
+      DefaultActions:
+        - Type: redirect
+          RedirectConfig: {{Protocol: HTTPS, Port: '443', StatusCode: HTTP_301}}
+"
+    )
+}
+
+#[test]
+fn bl102_the_redirect_lets_only_the_load_balancers_group_open_80() {
+    let port80 = "        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 0.0.0.0/0}";
+    let port443 = "        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}";
+    // The instances' group: port 80 is open to the world, redirect or not, and nothing is said of
+    // a redirect.
+    let text = redirecting_alb_and_instance_group(port443, port80);
+    let (_, report) = lint::lint_text(&text);
+    let found: Vec<&lint::Finding> = report.findings.iter().filter(|f| f.code() == "BL102").collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].resource.as_deref(), Some("InstanceSg"));
+    assert_eq!(found[0].message, "opens port 80 to the whole internet");
+    // The load balancer's own group: port 80 with the redirect is fine.
+    assert!(
+        codes(&redirecting_alb_and_instance_group(
+            port80,
+            port443.replace("0.0.0.0/0", "10.0.0.0/8").as_str()
+        ))
+        .is_empty()
+    );
+    // A group nobody uses, in a template without a load balancer: nothing about a redirect either.
+    let (_, report) = lint::lint_text(&sg(&format!("{port80}\n")));
+    assert_eq!(report.findings[0].message, "opens port 80 to the whole internet");
+}
+
+#[test]
+fn bl103_every_protocol_is_said_in_words() {
+    check(
+        "BL103",
+        "admits every port of every protocol from the load balancer's group AlbSg",
+        &alb_and_instances("      IpProtocol: '-1'"),
+        &alb_and_instances("      IpProtocol: tcp\n      FromPort: 32768\n      ToPort: 65535"),
+    );
+}
+
+/// The seed's pair without the load balancer: a group attached to instances admitting every port
+/// from another group. `attach` attaches `InstanceSg` to instances.
+fn instances_admitting(rule: &str, attach: &str) -> String {
+    format!(
+        "Resources:
+  OtherSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: other
+  InstanceSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: instances
+      SecurityGroupIngress:
+        - SourceSecurityGroupId: !Ref OtherSg
+{rule}
+{attach}
+"
+    )
+}
+
+const BY_LAUNCH_TEMPLATE: &str = "  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        SecurityGroupIds: [!GetAtt InstanceSg.GroupId]
+        MetadataOptions: {HttpTokens: required}";
+const BY_INSTANCE: &str = "  Server:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-12345678
+      SecurityGroupIds: [!Ref InstanceSg]";
+
+#[test]
+fn bl103_instances_admitting_every_port_from_another_group_without_a_load_balancer() {
+    for attach in [BY_LAUNCH_TEMPLATE, BY_INSTANCE] {
+        check(
+            "BL103",
+            "admits every tcp port (0-65535) from the security group OtherSg",
+            &instances_admitting(
+                "          IpProtocol: tcp\n          FromPort: 0\n          ToPort: 65535",
+                attach,
+            ),
+            &instances_admitting(
+                "          IpProtocol: tcp\n          FromPort: 8080\n          ToPort: 8080",
+                attach,
+            ),
+        );
+        check(
+            "BL103",
+            "admits every port of every protocol from the security group OtherSg",
+            &instances_admitting("          IpProtocol: '-1'", attach),
+            &instances_admitting(
+                "          IpProtocol: tcp\n          FromPort: 8080\n          ToPort: 8080",
+                attach,
+            ),
+        );
+    }
+    // A group that is not the instances' (a database's, say) is another matter; and a group
+    // admitting itself is a cluster talking to itself.
+    let unattached = instances_admitting("          IpProtocol: '-1'", "");
+    assert!(codes(&unattached).is_empty(), "{:?}", codes(&unattached));
+    let own = instances_admitting("          IpProtocol: '-1'", BY_INSTANCE).replace(
+        "SourceSecurityGroupId: !Ref OtherSg",
+        "SourceSecurityGroupId: !Ref InstanceSg",
+    );
+    assert!(codes(&own).is_empty(), "{:?}", codes(&own));
+}
+
+#[test]
+fn bl103_dynamic_host_ports_concern_ecs_instances_only() {
+    // A web server behind the load balancer (no ECS in the template) serves on its own port.
+    let cluster = "  Cluster:\n    Type: AWS::ECS::Cluster\n";
+    let port80 = alb_and_instances("      IpProtocol: tcp\n      FromPort: 80\n      ToPort: 80");
+    let web = port80.replace(cluster, "");
+    assert!(codes(&web).is_empty(), "{:?}", codes(&web));
+    check(
+        "BL103",
+        "admits tcp ports 80-80 from the load balancer's group AlbSg",
+        &port80,
+        &alb_and_instances("      IpProtocol: tcp\n      FromPort: 32768\n      ToPort: 65535"),
+    );
+}
+
+#[test]
+fn bl401_an_administrator_other_than_the_account_administers_the_key() {
+    // AWS's "Allow access for Key Administrators" statement, to a role.
+    let administrators = "          - Effect: Allow
+            Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:role/Admin'}
+            Action: [kms:Create*, kms:Describe*, kms:Enable*, kms:List*, kms:Put*, kms:Update*, kms:Revoke*,
+                     kms:Disable*, kms:Get*, kms:Delete*, kms:ScheduleKeyDeletion, kms:CancelKeyDeletion]
+            Resource: '*'
+";
+    let user = "          - Effect: Allow
+            Principal: {AWS: arn:aws:iam::123456789012:role/app}
+            Action: [kms:Decrypt, kms:DescribeKey]
+            Resource: '*'
+";
+    check(
+        "BL401",
+        "no statement allows kms:* to the account or to an administrator",
+        &key(user),
+        &key(&(administrators.to_owned() + user)),
+    );
+    // kms:* to a role is an administrator too; a service is not.
+    let role_star = "          - {Effect: Allow, Principal: {AWS: arn:aws:iam::123456789012:role/Admin}, Action: 'kms:*', Resource: '*'}\n";
+    assert!(codes(&key(role_star)).is_empty(), "{:?}", codes(&key(role_star)));
+    let service = "          - {Effect: Allow, Principal: {Service: logs.amazonaws.com}, Action: 'kms:*', Resource: '*'}\n";
+    assert_eq!(codes(&key(service)), ["BL401"]);
+}
+
+#[test]
+fn bl404_what_the_service_reference_does_not_cover_is_not_judged() {
+    // Services outside the vendored Service Authorization Reference: berth cannot tell whether
+    // AWS scopes their actions (config:PutEvaluations and ds:DescribeDirectories take no resource).
+    check(
+        "BL404",
+        "allows s3:GetObject on every resource",
+        &role_policy(
+            "          - {Effect: Allow, Action: [s3:GetObject, config:PutEvaluations], Resource: '*'}\n",
+        ),
+        &role_policy(
+            "          - {Effect: Allow, Action: [config:PutEvaluations, ds:DescribeDirectories], Resource: '*'}\n",
+        ),
+    );
+}
+
+#[test]
+fn bl404_a_topic_or_queue_policy_grants_on_its_own_topics_or_queues() {
+    // "*" in a topic (queue) policy is the topics (queues) it is attached to, not every resource.
+    let topic = "Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  TopicPolicy:
+    Type: AWS::SNS::TopicPolicy
+    Properties:
+      Topics: [!Ref Topic]
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: config.amazonaws.com}, Action: SNS:Publish, Resource: '*'}
+";
+    assert!(codes(topic).is_empty(), "{:?}", codes(topic));
+    let queue = topic
+        .replace("AWS::SNS::Topic", "AWS::SQS::Queue")
+        .replace("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy")
+        .replace("Topics:", "Queues:")
+        .replace("SNS:Publish", "sqs:SendMessage");
+    assert!(codes(&queue).is_empty(), "{:?}", codes(&queue));
+}
+
+#[test]
+fn bl405_codebuild_takes_its_service_role_by_name_or_arn() {
+    let with = |ty: &str, property: &str| {
+        format!(
+            "Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: []}}
+  Project:
+    Type: {ty}
+    Properties:
+      {property}: !Ref Role
+"
+        )
+    };
+    check(
+        "BL405",
+        "Ref Role gives the AWS::IAM::Role's name",
+        &with("AWS::Lambda::Function", "Role"),
+        &with("AWS::CodeBuild::Project", "ServiceRole"),
+    );
+}
+
+#[test]
+fn bl507_a_pipeline_without_the_contracts_sources_is_not_berths() {
+    // One source, named as its authors like: not berth's pipeline, nothing to say.
+    let conn = ", ConnectionArn: arn:aws:codeconnections:ap-northeast-1:123456789012:connection/x";
+    let text = pipeline(&source("Source", conn), &good_deploy())
+        .replace("{Name: AppSource}", "{Name: Source}")
+        .replace("{Name: InfraSource}", "{Name: Source}")
+        .replace("InfraSource::service.yaml", "Source::service.yaml");
+    assert!(codes(&text).is_empty(), "{:?}", codes(&text));
+}
+
+/// A group whose launch template's UserData is an Fn::Join of `parts` (YAML flow items), as the
+/// JSON templates of aws-cloudformation-templates write it.
+fn group_with_joined_script(parts: &str) -> String {
+    format!(
+        "Resources:
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions: {{HttpTokens: required}}
+        UserData: {{\"Fn::Base64\": {{\"Fn::Join\": ['', [{parts}]]}}}}
+  Asg:
+    Type: AWS::AutoScaling::AutoScalingGroup
+{WAIT}
+    Properties:
+      MinSize: '2'
+      MaxSize: '4'
+      VPCZoneIdentifier: [subnet-1]
+      LaunchTemplate:
+        LaunchTemplateId: !Ref Lt
+        Version: !GetAtt Lt.LatestVersionNumber
+"
+    )
+}
+
+#[test]
+fn bl302_a_script_without_line_breaks_is_its_shebang_line() {
+    // AutoScaling/AutoScalingScheduledAction.json upstream: the parts have no "\n", so the whole
+    // script is its `#!` line and nothing runs.
+    let parts = |nl: &str| {
+        format!(
+            "\"#!/bin/bash -x {nl}\", \"yum update -y aws-cfn-bootstrap {nl}\", \"/opt/aws/bin/cfn-signal -e $? --stack \", !Ref 'AWS::StackName', \" --resource Asg {nl}\""
+        )
+    };
+    check(
+        "BL302",
+        "the UserData of Lt has cfn-signal only on its `#!` line (the script has no line break before it)",
+        &group_with_joined_script(&parts("")),
+        &group_with_joined_script(&parts("\\n")),
+    );
+}
+
+#[test]
+fn bl310_a_script_joined_from_parts_is_read_whole() {
+    // `set -e` in one part, cfn-signal in another: the instance runs them as one script.
+    let parts = |trap: &str| {
+        format!(
+            "\"#!/bin/bash\\n\", \"set -e\\n\", \"{trap}\", \"yum install -y aws-cfn-bootstrap\\n\", \"/opt/aws/bin/cfn-signal -e 0 --stack \", !Ref 'AWS::StackName', \" --resource Asg\\n\""
+        )
+    };
+    check(
+        "BL310",
+        "signals only success",
+        &group_with_joined_script(&parts("")),
+        &group_with_joined_script(&parts(
+            "trap '/opt/aws/bin/cfn-signal -e 1 --stack x --resource Asg' ERR\\n",
+        )),
+    );
 }

@@ -98,3 +98,29 @@ fn the_secret_passed_with_build_arg_is_caught() {
     assert_eq!(report.findings[0].path, "phases.build.commands[0]");
     assert!(report.findings[0].message.contains("--build-arg DB_PASSWORD"));
 }
+
+#[test]
+fn without_the_load_balancer_the_instances_group_still_admits_every_port() {
+    let duplicate = "                ChangeSetName: !Ref CFnChangeSetName\n";
+    let alb = "  ALB:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      SecurityGroups:
+        - !Ref ALBSecurityGroup
+      Subnets: [subnet-11111111, subnet-22222222]
+";
+    assert!(TEMPLATE.contains(alb));
+    // The instances' half of the pair, as a template of its own would have it.
+    let text = TEMPLATE.replacen(duplicate, "", 1).replace(alb, "");
+    let (_, report) = lint::lint_text(&text);
+    let found: Vec<&lint::Finding> = report.findings.iter().filter(|f| f.code() == "BL103").collect();
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    assert_eq!(found[0].resource.as_deref(), Some("EC2SecurityGroup"));
+    assert!(
+        found[0]
+            .message
+            .contains("admits every tcp port (0-65535) from the security group ALBSecurityGroup"),
+        "{}",
+        found[0].message
+    );
+}

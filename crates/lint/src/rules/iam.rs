@@ -20,6 +20,20 @@ pub const STAR_PATTERNS: &[&str] = &[
     "elasticloadbalancing:Describe*",
 ];
 
+/// True when the vendored Service Authorization Reference covers `action`'s service (it lists a
+/// star-only action of it, as it does for every service it holds): only then can berth tell
+/// whether AWS scopes the action.
+fn service_known(action: &str) -> bool {
+    let Some((service, _)) = action.split_once(':') else {
+        return false;
+    };
+    let prefix = format!("{}:", service.to_ascii_lowercase());
+    let i = super::star_only::ACTIONS.partition_point(|a| *a < prefix.as_str());
+    super::star_only::ACTIONS
+        .get(i)
+        .is_some_and(|a| a.starts_with(&prefix))
+}
+
 /// True when AWS accepts only `Resource: "*"` for `action` (the reference lists no resource type for
 /// it), or when it falls under one of [`STAR_PATTERNS`].
 fn star_only(action: &str) -> bool {
@@ -51,10 +65,11 @@ fn identity_policies<'a>(ty: &str, r: &'a Value) -> Vec<(String, &'a Value)> {
     }
 }
 
-/// The resource policies (bucket policies and the like): their `Resource` must name resources too.
+/// The resource policies whose `Resource` must name resources too: bucket policies. (In a topic or
+/// queue policy, `"*"` is the topics or queues it is attached to, not every resource.)
 fn resource_policies<'a>(ty: &str, r: &'a Value) -> Vec<(String, &'a Value)> {
     match ty {
-        "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+        "AWS::S3::BucketPolicy" => {
             vec![(
                 "Properties.PolicyDocument".to_owned(),
                 &r["Properties"]["PolicyDocument"],
@@ -90,6 +105,31 @@ fn aws_principals(statement: &Value) -> Vec<&Value> {
     }
 }
 
+/// What administering a key takes: changing its policy (and with it everything else) and deleting
+/// it. AWS's "Allow access for Key Administrators" statement (kms:Create*, Describe*, Enable*,
+/// List*, Put*, Update*, Revoke*, Disable*, Get*, Delete*, ScheduleKeyDeletion, CancelKeyDeletion)
+/// and kms:* both cover them.
+const KEY_ADMINISTRATION: &[&str] = &["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"];
+
+/// True when an action pattern (`kms:*`, `kms:Put*`, `kms:PutKeyPolicy`; case-insensitive) covers
+/// `action`.
+fn covers(pattern: &str, action: &str) -> bool {
+    let (p, a) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    match p.strip_suffix('*') {
+        Some(prefix) => a.starts_with(prefix),
+        None => p == a,
+    }
+}
+
+/// True when a statement lets an AWS principal (the account, a role, a user) administer the key.
+fn administers(statement: &Value) -> bool {
+    let acts = actions(statement);
+    !aws_principals(statement).is_empty()
+        && KEY_ADMINISTRATION
+            .iter()
+            .all(|needed| acts.iter().any(|a| covers(a, needed)))
+}
+
 fn is_wildcard_principal(statement: &Value) -> bool {
     statement["Principal"].as_str() == Some("*")
         || aws_principals(statement).iter().any(|p| p.as_str() == Some("*"))
@@ -100,7 +140,7 @@ const ARN_PROPERTIES: &[(&str, &[&str])] = &[
     ("AWS::ECS::TaskDefinition", &["ExecutionRoleArn"]),
     ("AWS::ECS::TaskDefinition", &["TaskRoleArn"]),
     ("AWS::CodePipeline::Pipeline", &["RoleArn"]),
-    ("AWS::CodeBuild::Project", &["ServiceRole"]),
+    // Not AWS::CodeBuild::Project's ServiceRole: CodeBuild takes the role's name or its ARN.
     ("AWS::Lambda::Function", &["Role"]),
     (
         "AWS::EC2::LaunchTemplate",
@@ -203,15 +243,20 @@ pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
         }
         let admin = statements(doc).iter().any(|s| {
             allows(s)
-                && actions(s).iter().any(|a| *a == "kms:*" || *a == "*")
-                && aws_principals(s).into_iter().any(is_account_root)
+                && ((actions(s).iter().any(|a| *a == "kms:*" || *a == "*")
+                    && aws_principals(s).into_iter().any(is_account_root))
+                    || administers(s))
         });
         if !admin {
             out.push(finding(
                 &KEY_WITHOUT_ADMINISTRATOR,
                 Some(id),
                 "Properties.KeyPolicy",
-                "no statement allows kms:* to the account: nobody could manage or delete the key".to_owned(),
+                format!(
+                    "no statement allows kms:* to the account or to an administrator ({} to an AWS principal): \
+                     nobody could manage or delete the key",
+                    KEY_ADMINISTRATION.join(" and ")
+                ),
             ));
         }
         for (i, s) in statements(doc).into_iter().enumerate() {
@@ -254,7 +299,11 @@ pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 let star = items(&s["Resource"]).iter().any(|r| r.as_str() == Some("*"));
-                let scoped: Vec<&str> = acts.iter().copied().filter(|a| !star_only(a)).collect();
+                let scoped: Vec<&str> = acts
+                    .iter()
+                    .copied()
+                    .filter(|a| !star_only(a) && service_known(a))
+                    .collect();
                 if star && !scoped.is_empty() {
                     out.push(finding(
                         &RESOURCE_WILDCARD,

@@ -8,7 +8,7 @@ use super::{
     INSTANCES_IN_LOAD_BALANCER_SUBNETS, LAUNCH_CONFIGURATION, SIGNAL_COUNT_ABOVE_CAPACITY, SIGNALS_MISMATCH,
     SSM_AMI_ON_REPLACED_GROUP, TIMEOUT_NOT_ISO8601, USER_DATA_EXITS_WITHOUT_SIGNAL, USER_DATA_NOT_BASE64,
 };
-use crate::template::{Template, int, items, ref_id, string, strings};
+use crate::template::{Template, getatt, int, items, ref_id, string, strings, sub_variables};
 use crate::{Finding, finding};
 
 /// True for `PT15M`, `PT1H30M`, `PT30S`: what CloudFormation accepts for timeouts and pause times.
@@ -64,8 +64,189 @@ fn launch_source<'a>(t: &Template<'a>, group: &Value) -> Option<&'a str> {
         .or_else(|| t.referenced(&p["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["LaunchTemplateId"]))
 }
 
-fn runs_cfn_signal(user_data: &Value) -> bool {
-    strings(user_data).iter().any(|s| s.contains("cfn-signal"))
+/// The CloudFormation functions a script may be built with; any other key with `::` (another
+/// tool's directive, `Rain::Embed`) or a macro (`Fn::Transform`) makes the script unknown.
+const SCRIPT_FUNCTIONS: &[&str] = &[
+    "Fn::Base64",
+    "Fn::Sub",
+    "Fn::Join",
+    "Fn::If",
+    "Fn::Select",
+    "Fn::FindInMap",
+    "Fn::ImportValue",
+    "Fn::GetAZs",
+    "Fn::Split",
+    "Fn::Cidr",
+    "Fn::GetAtt",
+    "Fn::ToJsonString",
+    "Fn::Length",
+    "Ref",
+];
+
+/// UserData as the script it is: its literal text, with `${Name}` where a reference puts a value.
+/// None when the script comes from elsewhere (a parameter, a file another tool embeds, a macro):
+/// what it runs cannot be known.
+fn script(user_data: &Value) -> Option<String> {
+    fn render(v: &Value, out: &mut String) -> bool {
+        match v {
+            Value::String(s) => out.push_str(s),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::Bool(b) => out.push_str(&b.to_string()),
+            Value::Null | Value::Array(_) => {}
+            Value::Object(m) => {
+                if let Some(id) = ref_id(v) {
+                    out.push_str(&format!("${{{id}}}"));
+                    return true;
+                }
+                if let Some((id, attr)) = getatt(v) {
+                    out.push_str(&format!("${{{id}.{attr}}}"));
+                    return true;
+                }
+                let Some((key, arg)) = m.iter().next().filter(|_| m.len() == 1) else {
+                    return false;
+                };
+                if !SCRIPT_FUNCTIONS.contains(&key.as_str()) {
+                    return false;
+                }
+                match key.as_str() {
+                    "Fn::Base64" => return render(arg, out),
+                    "Fn::Sub" => match arg {
+                        Value::Array(a) => return a.first().is_some_and(|s| render(s, out)),
+                        other => return render(other, out),
+                    },
+                    "Fn::Join" => {
+                        let sep = arg[0].as_str().unwrap_or_default();
+                        let Value::Array(parts) = &arg[1] else {
+                            return false;
+                        };
+                        for (i, p) in parts.iter().enumerate() {
+                            if i > 0 {
+                                out.push_str(sep);
+                            }
+                            if !render(p, out) {
+                                return false;
+                            }
+                        }
+                    }
+                    // Both branches: either may run.
+                    "Fn::If" => {
+                        for branch in items(arg).into_iter().skip(1) {
+                            if !render(branch, out) {
+                                return false;
+                            }
+                            out.push('\n');
+                        }
+                    }
+                    // A value, not script text.
+                    _ => out.push_str("${?}"),
+                }
+            }
+        }
+        true
+    }
+    let mut out = String::new();
+    if !render(user_data, &mut out) {
+        return None;
+    }
+    // Nothing of its own: a parameter or another value holds the whole script.
+    let own = out.replace("${?}", "");
+    let own: String = sub_variables(&own).iter().fold(own.clone(), |text, name| {
+        text.replace(&format!("${{{name}}}"), "")
+    });
+    (!own.trim().is_empty()).then_some(out)
+}
+
+/// The signals a script sends.
+#[derive(Default)]
+struct Signals {
+    /// To a resource that waits (`cfn-signal --resource`, `aws cloudformation signal-resource`).
+    resource: bool,
+    /// To a wait condition handle's URL (`cfn-signal ... URL`): the handles of this template named.
+    handles: Vec<String>,
+    /// Any cfn-signal to a URL, named or not.
+    url: bool,
+    /// cfn-signal written only on comment lines: on the `#!` line itself when the script has no
+    /// line breaks (Fn::Join parts without `\n`).
+    commented: Option<Comment>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Comment {
+    Shebang,
+    Line,
+}
+
+/// The cfn-signal commands of a script (comments skipped, continued lines joined): a signal to a
+/// resource needs `--resource`; without it, cfn-signal signals the URL of a wait condition handle.
+fn signals(t: &Template<'_>, script: &str) -> Signals {
+    let joined = script.replace("\\\n", " ");
+    let mut out = Signals::default();
+    for line in joined.lines().map(str::trim) {
+        if line.starts_with('#') {
+            if line.contains("cfn-signal") && out.commented.is_none() {
+                out.commented = Some(if line.starts_with("#!") {
+                    Comment::Shebang
+                } else {
+                    Comment::Line
+                });
+            }
+            continue;
+        }
+        if line.contains("signal-resource") {
+            out.resource = true;
+        }
+        if !line.contains("cfn-signal") {
+            continue;
+        }
+        if line.contains("--resource") {
+            out.resource = true;
+            continue;
+        }
+        out.url = true;
+        for name in sub_variables(line) {
+            if t.type_of(name) == Some("AWS::CloudFormation::WaitConditionHandle")
+                && !out.handles.iter().any(|h| h == name)
+            {
+                out.handles.push(name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// What a resource's UserData does about signals: None when the script cannot be read.
+fn user_data_signals(t: &Template<'_>, user_data: &Value) -> Option<Signals> {
+    script(user_data).map(|s| signals(t, &s))
+}
+
+/// Why a script that waits is never signalled, in words: `whose` is "the UserData of X".
+fn never_signalled(s: &Signals, whose: &str, id: &str) -> String {
+    if s.url {
+        return format!(
+            "the cfn-signal in {whose} goes to {}, not to {id} (that takes --stack and --resource {id}): \
+             the creation times out",
+            elsewhere(s)
+        );
+    }
+    match s.commented {
+        Some(Comment::Shebang) => format!(
+            "{whose} has cfn-signal only on its `#!` line (the script has no line break before it): it never \
+             runs, and the creation times out"
+        ),
+        Some(Comment::Line) => {
+            format!("{whose} has cfn-signal only in a comment: it never runs, and the creation times out")
+        }
+        None => format!("{whose} never runs cfn-signal: the creation times out"),
+    }
+}
+
+/// Where a script's cfn-signal goes instead of the resource, in words.
+fn elsewhere(s: &Signals) -> String {
+    match s.handles.as_slice() {
+        [] => "a wait condition handle's URL".to_owned(),
+        [one] => format!("the wait condition handle {one}"),
+        many => format!("the wait condition handles {}", many.join(", ")),
+    }
 }
 
 /// True when a script stops at the first failing command: `set -e` (in any flag combination),
@@ -192,10 +373,11 @@ fn replacement_and_placement(t: &Template<'_>, out: &mut Vec<Finding>) {
                     ),
                 ));
             }
-            if let Some(script) = strings(&data["UserData"])
-                .into_iter()
-                .find(|s| exits_on_error(s) && (s.contains("cfn-signal") || s.contains("signal-resource")))
-                && !traps_failure(script)
+            // The whole script (Fn::Join parts too), as the instance runs it.
+            if let Some(script) = script(&data["UserData"])
+                && exits_on_error(&script)
+                && (script.contains("cfn-signal") || script.contains("signal-resource"))
+                && !traps_failure(&script)
             {
                 out.push(finding(
                     &USER_DATA_EXITS_WITHOUT_SIGNAL,
@@ -321,24 +503,30 @@ pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // Signals: who waits, who sends.
+    // Signals: who waits, who sends. A wait condition's handle is signalled through its URL, not
+    // through the instance or the group.
     for (id, group) in t.of_type("AWS::AutoScaling::AutoScalingGroup") {
         let source = launch_source(t, group);
         let user_data = source
             .and_then(|s| Some((t.type_of(s)?, t.resource(s)?)))
             .and_then(|(ty, r)| launch_data(ty, r))
             .map(|(_, d)| &d["UserData"]);
-        let sends = user_data.is_some_and(runs_cfn_signal);
+        // A launch template or configuration from outside the template, or a script from
+        // elsewhere: what it sends is unknown.
+        let Some(sent) = user_data.and_then(|ud| user_data_signals(t, ud)) else {
+            continue;
+        };
+        let sends = sent.resource;
         let waits = waits_for_signals(group);
-        // A launch template or configuration from outside the template: its UserData is unknown.
-        if waits && !sends && source.is_some() {
+        if waits && !sends {
+            let source = source.unwrap_or("its launch template");
             out.push(finding(
                 &SIGNALS_MISMATCH,
                 Some(id),
                 "CreationPolicy.ResourceSignal",
                 format!(
-                    "waits for signals, but the UserData of {} never runs cfn-signal: the creation times out",
-                    source.unwrap_or("its launch template")
+                    "waits for signals, but {}",
+                    never_signalled(&sent, &format!("the UserData of {source}"), id)
                 ),
             ));
         }
@@ -380,22 +568,27 @@ pub fn check(t: &Template<'_>, out: &mut Vec<Finding>) {
         }
     }
     for (id, inst) in t.of_type("AWS::EC2::Instance") {
-        let sends = runs_cfn_signal(&inst["Properties"]["UserData"]);
-        if waits_for_signals(inst) != sends {
+        let Some(sent) = user_data_signals(t, &inst["Properties"]["UserData"]) else {
+            continue;
+        };
+        let waits = waits_for_signals(inst);
+        if sent.resource && !waits {
             out.push(finding(
                 &SIGNALS_MISMATCH,
                 Some(id),
-                if sends {
-                    "CreationPolicy"
-                } else {
-                    "CreationPolicy.ResourceSignal"
-                },
-                if sends {
-                    "UserData runs cfn-signal, but the instance has no CreationPolicy waiting for it"
-                        .to_owned()
-                } else {
-                    "waits for a signal, but UserData never runs cfn-signal".to_owned()
-                },
+                "CreationPolicy",
+                "UserData runs cfn-signal, but the instance has no CreationPolicy waiting for it".to_owned(),
+            ));
+        }
+        if waits && !sent.resource {
+            out.push(finding(
+                &SIGNALS_MISMATCH,
+                Some(id),
+                "CreationPolicy.ResourceSignal",
+                format!(
+                    "waits for a signal, but {}",
+                    never_signalled(&sent, "UserData", id)
+                ),
             ));
         }
     }

@@ -63,8 +63,8 @@ rule!(
     INSTANCES_WIDER_THAN_ALB,
     "BL103",
     Error,
-    "the instances' group admits more than the dynamic host ports from the load balancer's group",
-    "admit tcp 32768-65535 (the ECS dynamic host ports) from the load balancer's group, nothing else"
+    "the instances' group admits more than the dynamic host ports from the load balancer's group (ECS), or every port from any other group",
+    "admit tcp 32768-65535 (the ECS dynamic host ports) from the load balancer's group, nothing else; from any other group, only the ports the instances serve on"
 );
 
 // ECS.
@@ -188,8 +188,8 @@ rule!(
     KEY_WITHOUT_ADMINISTRATOR,
     "BL401",
     Error,
-    "a KMS key policy that does not let the account administer the key",
-    "allow kms:* to the account root (arn:${AWS::Partition}:iam::${AWS::AccountId}:root): KMS refuses a policy that locks the account out"
+    "a KMS key policy that lets nobody administer the key (neither the account nor an administrator principal)",
+    "allow kms:* to the account root (arn:${AWS::Partition}:iam::${AWS::AccountId}:root), or the key-administration actions (kms:Create*, Describe*, Enable*, List*, Put*, Update*, Revoke*, Disable*, Get*, Delete*, ScheduleKeyDeletion, CancelKeyDeletion) to an administrator role: KMS refuses a policy that locks its caller out"
 );
 rule!(
     KEY_WILDCARD_PRINCIPAL,
@@ -267,7 +267,7 @@ rule!(
     SOURCES_NOT_BOTH,
     "BL507",
     Warning,
-    "a pipeline without berth's two sources (the app's and the infra's)",
+    "a pipeline with one of berth's two sources (the app's and the infra's) but not the other",
     "add source actions whose outputs are the contract's artifacts (pipeline_model::artifacts: AppSource, InfraSource)"
 );
 rule!(
