@@ -34,7 +34,8 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
                 keywords: f[2].split(',').filter(|k| !k.is_empty()).collect(),
                 entropy: f[3].parse().expect("entropy is a number"),
                 regex: Regex::new(f[4]).unwrap_or_else(|e| panic!("{}: {e}", f[0])),
-                allow: (!f[5].is_empty()).then(|| Regex::new(f[5]).unwrap_or_else(|e| panic!("{}: {e}", f[0]))),
+                allow: (!f[5].is_empty())
+                    .then(|| Regex::new(f[5]).unwrap_or_else(|e| panic!("{}: {e}", f[0]))),
             }
         })
         .collect()
@@ -67,7 +68,9 @@ pub fn find(text: &str) -> Vec<Finding> {
                 let Some(secret) = caps.get(1).or_else(|| caps.get(0)) else {
                     continue;
                 };
-                if entropy(secret.as_str()) < p.entropy || p.allow.as_ref().is_some_and(|a| a.is_match(secret.as_str())) {
+                if entropy(secret.as_str()) < p.entropy
+                    || p.allow.as_ref().is_some_and(|a| a.is_match(secret.as_str()))
+                {
                     continue;
                 }
                 let (start, end) = (line_start + secret.start(), line_start + secret.end());
@@ -148,12 +151,29 @@ mod tests {
     fn every_pattern_compiles_and_the_common_kinds_are_found() {
         assert!(PATTERNS.len() > 40);
         let samples = [
-            (t(&["gh", "p_", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"]), "a GitHub personal access token"),
+            (
+                t(&["gh", "p_", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"]),
+                "a GitHub personal access token",
+            ),
             (t(&["AK", "IA", "Q3EGX5NRWZ4K7LBD"]), "an AWS access key ID"),
-            (t(&["xo", "xb-", "1234567890-1234567890123-", "aB3dE5fG7hJ9kL1mN3pQ5rS7"]), "a Slack bot token"),
-            (t(&["glp", "at-", "x1Y2z3A4b5C6d7E8f9G0"]), "a GitLab personal access token"),
+            (
+                t(&[
+                    "xo",
+                    "xb-",
+                    "1234567890-1234567890123-",
+                    "aB3dE5fG7hJ9kL1mN3pQ5rS7",
+                ]),
+                "a Slack bot token",
+            ),
+            (
+                t(&["glp", "at-", "x1Y2z3A4b5C6d7E8f9G0"]),
+                "a GitLab personal access token",
+            ),
             (t(&["-----BEGIN RSA ", "PRIVATE KEY-----"]), "a private key"),
-            (t(&["np", "m_", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8"]), "an npm access token"),
+            (
+                t(&["np", "m_", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8"]),
+                "an npm access token",
+            ),
         ];
         for (sample, kind) in samples {
             let text = format!("key: {sample}\n");
@@ -162,7 +182,10 @@ mod tests {
             assert_eq!(found[0].kind, kind);
             assert_eq!(&text[found[0].start..found[0].end], sample);
             let redacted = redact(&text);
-            assert!(!redacted.contains(&sample) && redacted.contains(kind), "{redacted}");
+            assert!(
+                !redacted.contains(&sample) && redacted.contains(kind),
+                "{redacted}"
+            );
         }
     }
 
@@ -180,7 +203,10 @@ mod tests {
             assert_eq!(find(text), vec![], "{text}");
         }
         assert_eq!(
-            aws_secret_key_by_name("aws_secret_access_key", &t(&["wJalrXUtnFEMI/K7MDENG/", "bPxRfiCYEXAMPLEKEY"])),
+            aws_secret_key_by_name(
+                "aws_secret_access_key",
+                &t(&["wJalrXUtnFEMI/K7MDENG/", "bPxRfiCYEXAMPLEKEY"])
+            ),
             Some("an AWS secret access key")
         );
         assert_eq!(aws_secret_key_by_name("name", "x"), None);

@@ -127,9 +127,15 @@ mod tests {
         assert_eq!(check("ap-northeast-1").map(|r| r.partition), Ok("aws"));
         assert_eq!(check("cn-north-1").map(|r| r.partition), Ok("aws-cn"));
         let e = check("eu-west-9").unwrap_err();
-        assert!(e.contains("partition aws") && e.contains("did you mean one of `eu-west-1`"), "{e}");
+        assert!(
+            e.contains("partition aws") && e.contains("did you mean one of `eu-west-1`"),
+            "{e}"
+        );
         let e = check("tokyo").unwrap_err();
-        assert!(e.contains("did you mean `ap-northeast-1` (Asia Pacific (Tokyo))"), "{e}");
+        assert!(
+            e.contains("did you mean `ap-northeast-1` (Asia Pacific (Tokyo))"),
+            "{e}"
+        );
         let e = check("me-west-1").unwrap_err();
         assert!(e.contains("no ECS endpoint"), "{e}");
     }

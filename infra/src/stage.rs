@@ -301,44 +301,81 @@ impl Stage {
             }]
         })?;
         let doc = Doc::parse(text);
-        let mut found: Vec<(Option<Pos>, String)> = credentials_in(&doc, text);
+        // The YAML as data (once): for the credentials spelled with escapes, and to tell a syntax error.
+        let value = if doc.too_deep.is_none() {
+            Some(serde_norway::from_str::<serde_norway::Value>(text))
+        } else {
+            None
+        };
+        let mut found: Vec<(Option<Pos>, String)> =
+            credentials_in(&doc, text, value.as_ref().and_then(|v| v.as_ref().ok()));
         let repeated = doc.repeated_keys();
         for (path, at) in &repeated {
             let key = match path.last() {
                 Some(Seg::Key(k)) => k.as_str(),
                 _ => "",
             };
-            found.push((Some(*at), messages::with_path(path, &format!("the key `{key}` is repeated: expected each key once"))));
+            found.push((
+                Some(*at),
+                messages::with_path(
+                    path,
+                    &format!("the key `{key}` is repeated: expected each key once"),
+                ),
+            ));
         }
         // The YAML first: a syntax error is reported as one, where the parser stopped.
-        let file = match serde_norway::from_str::<serde_norway::Value>(text) {
-            // A number no YAML value holds (past u64) is the stage file's type error, not a syntax error.
-            Err(e) if !messages::bare_message(&e.to_string()).starts_with("invalid ") => {
-                let raw = e.to_string();
-                let repeated_already =
-                    !repeated.is_empty() && messages::bare_message(&raw).starts_with("duplicate entry");
-                if !repeated_already {
-                    found.push(syntax_error(&doc, text, &raw, e.location().map(|l| (l.line(), l.column()))));
-                }
-                None
-            }
-            _ => match serde_path_to_error::deserialize::<_, StageFile>(serde_norway::Deserializer::from_str(text)) {
-                Ok(file) => Some(file),
-                Err(e) => {
-                    let path = serde_path(e.path());
-                    let raw = e.into_inner().to_string();
-                    let bare = messages::bare_message(&raw);
-                    let repeated_already = !repeated.is_empty() && bare.starts_with("duplicate field");
+        let file = if let Some(at) = doc.too_deep {
+            // Deeper than the YAML parser goes (which it takes quadratic time to find out): refused here.
+            found.push((
+                Some(at),
+                messages::with_path(
+                    &doc.path_at(at.offset),
+                    &format!(
+                        "nested more than {} levels deep: expected a stage file's few levels",
+                        yaml::MAX_DEPTH
+                    ),
+                ),
+            ));
+            None
+        } else {
+            match value.unwrap_or(Ok(serde_norway::Value::Null)) {
+                // A number no YAML value holds (past u64) is the stage file's type error, not a syntax error.
+                Err(e) if !messages::bare_message(&e.to_string()).starts_with("invalid ") => {
+                    let raw = e.to_string();
+                    let repeated_already =
+                        !repeated.is_empty() && messages::bare_message(&raw).starts_with("duplicate entry");
                     if !repeated_already {
-                        found.push(data_error(&doc, &path, &raw));
+                        found.push(syntax_error(
+                            &doc,
+                            text,
+                            &raw,
+                            e.location().map(|l| (l.line(), l.column())),
+                        ));
                     }
                     None
                 }
-            },
+                _ => match serde_path_to_error::deserialize::<_, StageFile>(
+                    serde_norway::Deserializer::from_str(text),
+                ) {
+                    Ok(file) => Some(file),
+                    Err(e) => {
+                        let path = serde_path(e.path());
+                        let raw = e.into_inner().to_string();
+                        let bare = messages::bare_message(&raw);
+                        let repeated_already = !repeated.is_empty() && bare.starts_with("duplicate field");
+                        if !repeated_already {
+                            found.push(data_error(&doc, &path, &raw));
+                        }
+                        None
+                    }
+                },
+            }
         };
         let mut stage_out = None;
         if let Some(file) = file {
-            let app_at = doc.value_at(&[Seg::Key("app".to_owned())]).map(|p| (p.line, p.column));
+            let app_at = doc
+                .value_at(&[Seg::Key("app".to_owned())])
+                .map(|p| (p.line, p.column));
             let stage = Stage {
                 name,
                 file: path.to_owned(),
@@ -372,7 +409,7 @@ impl Stage {
                             line: at.map(|p| p.line),
                             column: at.map(|p| p.column),
                             // No message may show a credential, whichever check wrote it.
-                            message: crate::credentials::redact(&message),
+                            message: messages::shorten_quoted(&crate::credentials::redact(&message)),
                         }
                     })
                     .collect())
@@ -945,6 +982,15 @@ fn serde_path(path: &serde_path_to_error::Path) -> Vec<Seg> {
 /// its key path and reworded.
 fn data_error(doc: &Doc, path: &[Seg], raw: &str) -> (Option<Pos>, String) {
     let bare = messages::bare_message(raw);
+    if path.is_empty() && doc.root.is_none() {
+        return (
+            doc.first_content,
+            format!(
+                "the file has no settings: expected {}",
+                messages::expected_at(&[])
+            ),
+        );
+    }
     let message = messages::with_path(path, &messages::data_error(path, raw));
     let at = if bare.starts_with("missing field") || bare.starts_with("EOF while parsing") {
         doc.mapping_at(path)
@@ -966,10 +1012,19 @@ fn syntax_error(doc: &Doc, text: &str, raw: &str, location: Option<(usize, usize
         );
     }
     if messages::bare_message(raw).starts_with("duplicate entry") {
-        return (location.and_then(|lc| offset_of(text, lc)).map(|o| doc.pos_in(text, o)), format!("{}: expected each key once", messages::bare_message(raw)));
+        return (
+            location
+                .and_then(|lc| offset_of(text, lc))
+                .map(|o| doc.pos_in(text, o)),
+            format!("{}: expected each key once", messages::bare_message(raw)),
+        );
     }
     let syntax = messages::syntax(raw, location);
-    let char_at = |lc: (usize, usize)| offset_of(text, lc).and_then(|o| text.get(o..)).and_then(|r| r.chars().next());
+    let char_at = |lc: (usize, usize)| {
+        offset_of(text, lc)
+            .and_then(|o| text.get(o..))
+            .and_then(|r| r.chars().next())
+    };
     let (at, message) = messages::syntax_message(&syntax, char_at);
     match at.and_then(|lc| offset_of(text, lc).map(|o| (o, lc))) {
         Some((offset, (line, column))) => (
@@ -980,16 +1035,31 @@ fn syntax_error(doc: &Doc, text: &str, raw: &str, location: Option<(usize, usize
     }
 }
 
-/// The byte offset of a 1-based line and column (in characters).
+/// The byte offset of a 1-based line and column (in characters) as libyaml counts them: `\r\n`,
+/// `\r`, `\n`, NEL, LS and PS each break a line.
 fn offset_of(text: &str, (line, column): (usize, usize)) -> Option<usize> {
-    let start = text.split_inclusive('\n').take(line.checked_sub(1)?).map(str::len).sum::<usize>();
-    let line_text = text.get(start..)?.split('\n').next()?;
-    let within: usize = line_text.chars().take(column.checked_sub(1)?).map(char::len_utf8).sum();
-    Some(start + within)
+    let (mut l, mut c) = (1, 1);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if (l, c) == (line, column) {
+            return Some(i);
+        }
+        match ch {
+            '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                if ch == '\r' && chars.peek().is_some_and(|(_, n)| *n == '\n') {
+                    chars.next();
+                }
+                l += 1;
+                c = 1;
+            }
+            _ => c += 1,
+        }
+    }
+    ((l, c) == (line, column)).then_some(text.len())
 }
 
 /// Every credential-shaped value or comment of the file: its key path and kind, never the value.
-fn credentials_in(doc: &Doc, text: &str) -> Vec<(Option<Pos>, String)> {
+fn credentials_in(doc: &Doc, text: &str, value: Option<&serde_norway::Value>) -> Vec<(Option<Pos>, String)> {
     let mut out: Vec<(Option<Pos>, String)> = Vec::new();
     let mut reported: Vec<Vec<Seg>> = Vec::new();
     let advice = "expected no credential in a stage file (it is committed): remove it, revoke it (it may already \
@@ -1005,15 +1075,21 @@ fn credentials_in(doc: &Doc, text: &str) -> Vec<(Option<Pos>, String)> {
         } else {
             (doc.value_at(&path).filter(|_| !path.is_empty()).unwrap_or(at), "")
         };
-        out.push((Some(at), messages::with_path(&path, &format!("{what}looks like {} ({}): {advice}", f.kind, f.id))));
+        out.push((
+            Some(at),
+            messages::with_path(
+                &path,
+                &format!("{what}looks like {} ({}): {advice}", f.kind, f.id),
+            ),
+        ));
         if !in_comment {
             reported.push(path);
         }
     }
     // Values the text spells with escapes, and AWS secret keys (no prefix: known by their key's name).
-    if let Ok(value) = serde_norway::from_str::<serde_norway::Value>(text) {
+    if let Some(value) = value {
         let mut scalars = Vec::new();
-        collect_scalars(&value, &mut Vec::new(), &mut scalars);
+        collect_scalars(value, &mut Vec::new(), &mut scalars);
         for (path, key, s) in scalars {
             if reported.contains(&path) {
                 continue;
@@ -1021,9 +1097,14 @@ fn credentials_in(doc: &Doc, text: &str) -> Vec<(Option<Pos>, String)> {
             let kind = crate::credentials::find(&s)
                 .first()
                 .map(|f| (f.kind, f.id))
-                .or_else(|| crate::credentials::aws_secret_key_by_name(&key, &s).map(|k| (k, "a key named secret")));
+                .or_else(|| {
+                    crate::credentials::aws_secret_key_by_name(&key, &s).map(|k| (k, "a key named secret"))
+                });
             if let Some((kind, id)) = kind {
-                out.push((doc.value_at(&path), messages::with_path(&path, &format!("looks like {kind} ({id}): {advice}"))));
+                out.push((
+                    doc.value_at(&path),
+                    messages::with_path(&path, &format!("looks like {kind} ({id}): {advice}")),
+                ));
                 reported.push(path);
             }
         }
@@ -1032,7 +1113,11 @@ fn credentials_in(doc: &Doc, text: &str) -> Vec<(Option<Pos>, String)> {
 }
 
 /// Every string (and key) of a YAML value, with its key path and the key it is under.
-fn collect_scalars(value: &serde_norway::Value, path: &mut Vec<Seg>, out: &mut Vec<(Vec<Seg>, String, String)>) {
+fn collect_scalars(
+    value: &serde_norway::Value,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<(Vec<Seg>, String, String)>,
+) {
     use serde_norway::Value;
     if path.len() > 64 || out.len() > 10_000 {
         return;
@@ -1054,7 +1139,10 @@ fn collect_scalars(value: &serde_norway::Value, path: &mut Vec<Seg>, out: &mut V
             for (k, v) in m {
                 let k = match k {
                     Value::String(s) => s.clone(),
-                    other => serde_norway::to_string(other).unwrap_or_default().trim().to_owned(),
+                    other => serde_norway::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
                 };
                 path.push(Seg::Key(k.clone()));
                 out.push((path.clone(), String::new(), k));

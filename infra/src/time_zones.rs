@@ -30,7 +30,9 @@ pub fn check(name: &str) -> Result<(), String> {
         version()
     );
     if let Some(z) = all().find(|z| z.eq_ignore_ascii_case(name)) {
-        return Err(format!("`{name}` is not a time zone (names are case-sensitive): {expected}; did you mean `{z}`?"));
+        return Err(format!(
+            "`{name}` is not a time zone (names are case-sensitive): {expected}; did you mean `{z}`?"
+        ));
     }
     if let Some(fixed) = offset_zone(name) {
         return Err(format!(
@@ -63,7 +65,11 @@ fn offset_zone(name: &str) -> Option<String> {
     };
     let hours = digits.strip_suffix(":00").unwrap_or(digits);
     let h: u32 = hours.parse().ok()?;
-    let zone = if h == 0 { "Etc/UTC".to_owned() } else { format!("Etc/GMT{sign}{h}") };
+    let zone = if h == 0 {
+        "Etc/UTC".to_owned()
+    } else {
+        format!("Etc/GMT{sign}{h}")
+    };
     all().any(|z| z == zone).then_some(zone)
 }
 

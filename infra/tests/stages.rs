@@ -61,7 +61,10 @@ fn unknown_keys() {
     check(
         &text,
         "colour:",
-        &["load_balancer.colour: unknown key `colour`", "expected one of certificate_arn, http_redirect"],
+        &[
+            "load_balancer.colour: unknown key `colour`",
+            "expected one of certificate_arn, http_redirect",
+        ],
     );
 }
 
@@ -72,7 +75,9 @@ fn missing_keys() {
     check(
         &text,
         "ami: ami-",
-        &["instances: missing key `instance_type`: expected `instance_type:` with an instance type such as t3.small"],
+        &[
+            "instances: missing key `instance_type`: expected `instance_type:` with an instance type such as t3.small",
+        ],
     );
 }
 

@@ -33,14 +33,21 @@ pub(crate) fn expected_at(path: &[Seg]) -> String {
                 "instance" => "instance",
                 w => w,
             };
-            format!("a mapping of {what} settings ({})", mapping_keys(&keys).join(", "))
+            format!(
+                "a mapping of {what} settings ({})",
+                mapping_keys(&keys).join(", ")
+            )
         }
         (["app"], _) => "an app name such as sample".to_owned(),
         (["region"], _) => "a region such as ap-northeast-1".to_owned(),
         (["network", "vpc_id"], _) => "a VPC ID such as vpc-0123456789abcdef0".to_owned(),
-        (["network", "load_balancer_subnet_ids" | "instance_subnet_ids" | "subnet_ids"], false) => {
-            "a list of subnet IDs (lines `- subnet-0123456789abcdef0`)".to_owned()
-        }
+        (
+            [
+                "network",
+                "load_balancer_subnet_ids" | "instance_subnet_ids" | "subnet_ids",
+            ],
+            false,
+        ) => "a list of subnet IDs (lines `- subnet-0123456789abcdef0`)".to_owned(),
         (["network", _], true) => "a subnet ID such as subnet-0123456789abcdef0".to_owned(),
         (["network", "instance_public_ip"] | ["load_balancer", "http_redirect"], _)
         | (["deploy", "approval"] | ["service", "exec"], _) => "true or false".to_owned(),
@@ -48,7 +55,8 @@ pub(crate) fn expected_at(path: &[Seg]) -> String {
             "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)".to_owned()
         }
         (["source", "connection_arn"], _) => {
-            "a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)".to_owned()
+            "a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)"
+                .to_owned()
         }
         (["source", _, "repository"], _) => "a repository as owner/name".to_owned(),
         (["source", _, "branch"], _) => "a branch name such as main".to_owned(),
@@ -133,7 +141,12 @@ pub(crate) fn data_error(path: &[Seg], serde_text: &str) -> String {
         let known = mapping_keys(&parent);
         let near = known
             .iter()
-            .map(|k| (crate::instance_types::edit_distance(&key.to_ascii_lowercase(), k), *k))
+            .map(|k| {
+                (
+                    crate::instance_types::edit_distance(&key.to_ascii_lowercase(), k),
+                    *k,
+                )
+            })
             .filter(|(d, _)| *d <= 3)
             .min()
             .map(|(_, k)| format!("; did you mean `{k}`?"))
@@ -144,7 +157,10 @@ pub(crate) fn data_error(path: &[Seg], serde_text: &str) -> String {
         let key = rest.split('`').next().unwrap_or_default();
         let mut full = path.to_vec();
         full.push(Seg::Key(key.to_owned()));
-        return format!("missing key `{key}`: expected `{key}:` with {}", expected_at(&full));
+        return format!(
+            "missing key `{key}`: expected `{key}:` with {}",
+            expected_at(&full)
+        );
     }
     if let Some(rest) = bare.strip_prefix("duplicate field `") {
         let key = rest.split('`').next().unwrap_or_default();
@@ -168,7 +184,11 @@ pub(crate) fn data_error(path: &[Seg], serde_text: &str) -> String {
 
 /// serde's description of what it found, as what the person wrote.
 fn found_phrase(found: &str, number: bool, boolean: bool) -> String {
-    let quoted = |s: &str| -> Option<String> { s.split_once('`').and_then(|(_, r)| r.rsplit_once('`')).map(|(v, _)| v.to_owned()) };
+    let quoted = |s: &str| -> Option<String> {
+        s.split_once('`')
+            .and_then(|(_, r)| r.rsplit_once('`'))
+            .map(|(v, _)| v.to_owned())
+    };
     if let Some(s) = found.strip_prefix("string ") {
         let s = s.trim_matches('"').replace("\\\"", "\"");
         return if number {
@@ -191,11 +211,19 @@ fn found_phrase(found: &str, number: bool, boolean: bool) -> String {
     }
     if found.starts_with("floating point ") {
         let n = quoted(found).unwrap_or_default();
-        return if number { format!("{n} is not a whole number") } else { format!("{n} is a number") };
+        return if number {
+            format!("{n} is not a whole number")
+        } else {
+            format!("{n} is a number")
+        };
     }
     if found.starts_with("boolean ") {
         let b = quoted(found).unwrap_or_default();
-        return if number { format!("`{b}` is not a whole number") } else { format!("`{b}` is true or false") };
+        return if number {
+            format!("`{b}` is not a whole number")
+        } else {
+            format!("`{b}` is true or false")
+        };
     }
     match found {
         "map" => "a mapping".to_owned(),
@@ -221,7 +249,13 @@ pub(crate) fn bare_message(text: &str) -> &str {
 /// Takes off a trailing ` at line L column C`.
 fn strip_mark(text: &str) -> &str {
     match text.rfind(" at line ") {
-        Some(i) if text[i + 9..].split(" column ").all(|n| n.parse::<usize>().is_ok()) => &text[..i],
+        Some(i)
+            if text[i + 9..]
+                .split(" column ")
+                .all(|n| n.parse::<usize>().is_ok()) =>
+        {
+            &text[..i]
+        }
         _ => text,
     }
 }
@@ -264,7 +298,10 @@ pub(crate) fn syntax(text: &str, problem_at: Option<(usize, usize)>) -> Syntax {
 
 /// A syntax error in the person's words, and where to report it (the context's place for what was
 /// opened and never closed).
-pub(crate) fn syntax_message(s: &Syntax, char_at: impl Fn((usize, usize)) -> Option<char>) -> (Option<(usize, usize)>, String) {
+pub(crate) fn syntax_message(
+    s: &Syntax,
+    char_at: impl Fn((usize, usize)) -> Option<char>,
+) -> (Option<(usize, usize)>, String) {
     let context = s.context.as_deref().unwrap_or_default();
     let p = s.problem.as_str();
     if p.contains("end of stream") && context.contains("quoted scalar") {
@@ -277,11 +314,14 @@ pub(crate) fn syntax_message(s: &Syntax, char_at: impl Fn((usize, usize)) -> Opt
             ),
         );
     }
-    if p.starts_with("did not find expected ',' or ']'") || p.starts_with("did not find expected ',' or '}'") {
+    if p.starts_with("did not find expected ',' or ']'") || p.starts_with("did not find expected ',' or '}'")
+    {
         let (open, close) = if p.contains(']') { ('[', ']') } else { ('{', '}') };
         return (
             s.context_at.or(s.problem_at),
-            format!("a `{open}` is never closed: expected `{close}` after its last item, and `,` between items"),
+            format!(
+                "a `{open}` is never closed: expected `{close}` after its last item, and `,` between items"
+            ),
         );
     }
     let tab = s.problem_at.and_then(&char_at) == Some('\t');
@@ -292,7 +332,8 @@ pub(crate) fn syntax_message(s: &Syntax, char_at: impl Fn((usize, usize)) -> Opt
          (or, if it continues a value, the value quoted)"
             .to_owned()
     } else if p.starts_with("did not find expected '-' indicator") {
-        "this line is not an item of the list above: expected `- ` at the same indent as the other items".to_owned()
+        "this line is not an item of the list above: expected `- ` at the same indent as the other items"
+            .to_owned()
     } else if p.starts_with("mapping values are not allowed") {
         "a `: ` inside a value: expected the value quoted (\"...\") when it holds `: `, or the key on a line of its \
          own"
@@ -311,7 +352,11 @@ pub(crate) fn syntax_message(s: &Syntax, char_at: impl Fn((usize, usize)) -> Opt
     } else if p.starts_with("repetition limit exceeded") {
         "aliases that expand to too many values: expected a stage file without nested aliases".to_owned()
     } else if p.starts_with("found character that cannot start any token") {
-        let c = s.problem_at.and_then(&char_at).map(|c| format!("`{c}` ")).unwrap_or_default();
+        let c = s
+            .problem_at
+            .and_then(&char_at)
+            .map(|c| format!("`{c}` "))
+            .unwrap_or_default();
         format!("{c}cannot start a value: expected the value quoted (\"...\")")
     } else if p.starts_with("did not find expected node content") {
         "a value is missing here: expected a value (or a key) after the `-`, `:` or `,`".to_owned()
@@ -331,4 +376,29 @@ pub(crate) fn with_path(path: &[Seg], message: &str) -> String {
     } else {
         format!("{}: {message}", show_path(path))
     }
+}
+
+/// `message` with every backtick-quoted value longer than 80 characters shortened to its start and
+/// its length: a runaway value (a whole file on one line) does not make a runaway message.
+pub(crate) fn shorten_quoted(message: &str) -> String {
+    const LONGEST: usize = 80;
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else { break };
+        let inner = &after[..close];
+        out.push_str(&rest[..=open]);
+        let n = inner.chars().count();
+        if n > LONGEST {
+            out.extend(inner.chars().take(60));
+            out.push_str(&format!("…` ({n} characters)"));
+        } else {
+            out.push_str(inner);
+            out.push('`');
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }

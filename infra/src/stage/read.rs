@@ -23,8 +23,8 @@ pub fn read_stage_file(path: &Path) -> Result<Vec<u8>, StageError> {
         .map_err(|e| fail(format!("cannot read it: {e}: expected a readable stage file")))?;
     check_kind(&meta).map_err(&fail)?;
     check_size(meta.len(), true).map_err(&fail)?;
-    let file =
-        std::fs::File::open(path).map_err(|e| fail(format!("cannot read it: {e}: expected a readable stage file")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| fail(format!("cannot read it: {e}: expected a readable stage file")))?;
     // What was opened may have been swapped since the check: check the open file again.
     let meta = file
         .metadata()

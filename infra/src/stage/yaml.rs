@@ -77,10 +77,13 @@ pub(crate) struct Doc {
     pub second_document: Option<Pos>,
     /// The first line that is neither blank nor a comment.
     pub first_content: Option<Pos>,
+    /// Where the nesting went deeper than [`MAX_DEPTH`] (the YAML parser refuses past 128 levels, and
+    /// takes time quadratic in the depth to get there).
+    pub too_deep: Option<Pos>,
 }
 
 /// Deeper than this, the rest of the text is taken as one value (serde_norway stops at 128).
-const MAX_DEPTH: usize = 160;
+pub(crate) const MAX_DEPTH: usize = 150;
 
 struct Parser<'a> {
     text: &'a str,
@@ -90,6 +93,7 @@ struct Parser<'a> {
     ascii: &'a [bool],
     depth: usize,
     anchors: BTreeMap<String, Node>,
+    too_deep: Option<usize>,
 }
 
 impl Doc {
@@ -104,6 +108,7 @@ impl Doc {
             anchors: BTreeMap::new(),
             second_document: None,
             first_content: None,
+            too_deep: None,
         };
         doc.scan_documents(text);
         let mut p = Parser {
@@ -114,6 +119,7 @@ impl Doc {
             ascii: &doc.ascii,
             depth: 0,
             anchors: BTreeMap::new(),
+            too_deep: None,
         };
         if text.starts_with('\u{feff}') {
             p.pos = 3;
@@ -121,6 +127,7 @@ impl Doc {
         p.skip_prologue();
         let root = p.block(-1);
         doc.anchors = p.anchors;
+        doc.too_deep = p.too_deep.map(|o| doc.pos_in(text, o));
         doc.root = root;
         doc
     }
@@ -186,14 +193,14 @@ impl Doc {
         for seg in path {
             node = self.resolve(node);
             let next = match (&node.kind, seg) {
-                (Kind::Map(entries), Seg::Key(k)) => entries
-                    .iter()
-                    .find(|e| &e.key == k)
-                    .map(|e| Step {
-                        key_at: Some(e.key_at),
-                        node: &e.value,
-                    }),
-                (Kind::Seq(items), Seg::Index(i)) => items.get(*i).map(|n| Step { key_at: None, node: n }),
+                (Kind::Map(entries), Seg::Key(k)) => entries.iter().find(|e| &e.key == k).map(|e| Step {
+                    key_at: Some(e.key_at),
+                    node: &e.value,
+                }),
+                (Kind::Seq(items), Seg::Index(i)) => items.get(*i).map(|n| Step {
+                    key_at: None,
+                    node: n,
+                }),
                 _ => None,
             };
             match next {
@@ -291,10 +298,9 @@ impl Doc {
                     (e.key_at.offset <= offset && offset < e.value.end.max(e.key_at.offset + 1))
                         .then(|| (Seg::Key(e.key.clone()), &e.value))
                 }),
-                Kind::Seq(items) => items
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, n)| (n.at.offset <= offset && offset < n.end).then_some((Seg::Index(i), n))),
+                Kind::Seq(items) => items.iter().enumerate().find_map(|(i, n)| {
+                    (n.at.offset <= offset && offset < n.end).then_some((Seg::Index(i), n))
+                }),
                 _ => None,
             };
             match next {
@@ -316,9 +322,10 @@ struct Step<'a> {
 fn repeated(node: &Node, path: &mut Vec<Seg>, out: &mut Vec<(Vec<Seg>, Pos)>) {
     match &node.kind {
         Kind::Map(entries) => {
-            for (i, e) in entries.iter().enumerate() {
+            let mut seen = std::collections::BTreeSet::new();
+            for e in entries {
                 path.push(Seg::Key(e.key.clone()));
-                if entries[..i].iter().any(|earlier| earlier.key == e.key) {
+                if !seen.insert(e.key.as_str()) {
                     out.push((path.clone(), e.key_at));
                 }
                 repeated(&e.value, path, out);
@@ -390,7 +397,10 @@ impl Parser<'_> {
                 self.skip_line();
                 continue;
             }
-            if self.pos < self.b.len() && self.text[self.pos..].starts_with("---") && Self::is_blank(self.peek_at(self.pos + 3)) {
+            if self.pos < self.b.len()
+                && self.text[self.pos..].starts_with("---")
+                && Self::is_blank(self.peek_at(self.pos + 3))
+            {
                 self.pos += 3;
                 continue;
             }
@@ -459,6 +469,7 @@ impl Parser<'_> {
     fn node_here(&mut self, parent: isize) -> Node {
         if self.depth >= MAX_DEPTH {
             let at = self.at(self.pos);
+            self.too_deep.get_or_insert(self.pos);
             self.pos = self.b.len();
             return Node {
                 at,
@@ -481,7 +492,9 @@ impl Parser<'_> {
 
     /// When a mapping key starts here (on this line): the offset of its `:`.
     fn key_here(&self) -> Option<usize> {
-        let line_end = self.text[self.pos..].find('\n').map_or(self.b.len(), |i| self.pos + i);
+        let line_end = self.text[self.pos..]
+            .find('\n')
+            .map_or(self.b.len(), |i| self.pos + i);
         let mut i = self.pos;
         match self.peek() {
             Some(q @ (b'"' | b'\'')) => {
@@ -491,7 +504,8 @@ impl Parser<'_> {
                 }
                 return (self.peek_at(i) == Some(b':') && Self::is_blank(self.peek_at(i + 1))).then_some(i);
             }
-            Some(b'[' | b'{' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'?' | b'%' | b'@' | b'`') | None => {
+            Some(b'[' | b'{' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'?' | b'%' | b'@' | b'`')
+            | None => {
                 return None;
             }
             Some(b'-') if Self::is_blank(self.peek_at(i + 1)) => return None,
@@ -540,7 +554,9 @@ impl Parser<'_> {
                 break;
             }
         }
-        let end = entries.last().map_or(self.pos, |e| e.value.end.max(e.key_at.offset + 1));
+        let end = entries
+            .last()
+            .map_or(self.pos, |e| e.value.end.max(e.key_at.offset + 1));
         Node {
             at,
             end,
@@ -559,7 +575,11 @@ impl Parser<'_> {
             && Self::is_blank(self.peek_at(self.pos + 1))
             && !self.at_marker(self.pos);
         self.pos = save;
-        let below = if same_indent_list { self.block(indent - 1) } else { self.block(indent) };
+        let below = if same_indent_list {
+            self.block(indent - 1)
+        } else {
+            self.block(indent)
+        };
         below.unwrap_or(Node {
             at: empty_at,
             end: empty_at.offset + 1,
@@ -703,7 +723,12 @@ impl Parser<'_> {
                         self.pos += 1;
                     }
                     // Blank lines may separate continuation lines.
-                    while self.pos < self.b.len() && self.text[self.pos..].split('\n').next().is_some_and(|l| l.trim().is_empty()) {
+                    while self.pos < self.b.len()
+                        && self.text[self.pos..]
+                            .split('\n')
+                            .next()
+                            .is_some_and(|l| l.trim().is_empty())
+                    {
                         let l = self.text[self.pos..].find('\n');
                         match l {
                             Some(i) => self.pos += i + 1,
@@ -756,6 +781,7 @@ impl Parser<'_> {
         let close = if self.peek() == Some(b'[') { b']' } else { b'}' };
         self.pos += 1;
         if self.depth >= MAX_DEPTH {
+            self.too_deep.get_or_insert(self.pos - 1);
             self.pos = self.b.len();
             return Node {
                 at,
@@ -834,7 +860,11 @@ impl Parser<'_> {
         Node {
             at,
             end: self.pos,
-            kind: if close == b'}' { Kind::Map(entries) } else { Kind::Seq(items) },
+            kind: if close == b'}' {
+                Kind::Map(entries)
+            } else {
+                Kind::Seq(items)
+            },
         }
     }
 
@@ -871,8 +901,12 @@ impl Parser<'_> {
                 while self.pos < self.b.len() {
                     let c = self.b[self.pos];
                     if matches!(c, b',' | b'[' | b']' | b'{' | b'}')
-                        || (c == b':' && (Self::is_blank(self.peek_at(self.pos + 1)) || matches!(self.peek_at(self.pos + 1), Some(b',' | b']' | b'}'))))
-                        || (c == b'#' && self.pos > start && matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n'))
+                        || (c == b':'
+                            && (Self::is_blank(self.peek_at(self.pos + 1))
+                                || matches!(self.peek_at(self.pos + 1), Some(b',' | b']' | b'}'))))
+                        || (c == b'#'
+                            && self.pos > start
+                            && matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n'))
                     {
                         break;
                     }
@@ -942,18 +976,33 @@ mod tests {
         let d = Doc::parse(text);
         assert_eq!(lc(d.value_at(&[key("a")])), Some((1, 4)));
         assert_eq!(lc(d.key_at(&[key("net"), key("ids")])), Some((3, 3)));
-        assert_eq!(lc(d.value_at(&[key("net"), key("ids"), Seg::Index(1)])), Some((5, 7)));
-        assert_eq!(lc(d.value_at(&[key("net"), key("flow"), Seg::Index(2)])), Some((6, 21)));
+        assert_eq!(
+            lc(d.value_at(&[key("net"), key("ids"), Seg::Index(1)])),
+            Some((5, 7))
+        );
+        assert_eq!(
+            lc(d.value_at(&[key("net"), key("flow"), Seg::Index(2)])),
+            Some((6, 21))
+        );
         assert_eq!(
             lc(d.value_at(&[key("net"), key("flow"), Seg::Index(1), key("q")])),
             Some((6, 17))
         );
-        assert_eq!(lc(d.key_at(&[key("list"), Seg::Index(0), key("k2")])), Some((9, 3)));
-        assert_eq!(lc(d.value_at(&[key("list"), Seg::Index(1), Seg::Index(0)])), Some((10, 5)));
+        assert_eq!(
+            lc(d.key_at(&[key("list"), Seg::Index(0), key("k2")])),
+            Some((9, 3))
+        );
+        assert_eq!(
+            lc(d.value_at(&[key("list"), Seg::Index(1), Seg::Index(0)])),
+            Some((10, 5))
+        );
         // Not in the text: the deepest key found.
         assert_eq!(lc(d.value_at(&[key("net"), key("nope")])), Some((2, 1)));
         assert_eq!(lc(d.mapping_at(&[key("net")])), Some((3, 3)));
-        assert_eq!(d.path_at(text.find("x2").unwrap()), vec![key("net"), key("ids"), Seg::Index(1)]);
+        assert_eq!(
+            d.path_at(text.find("x2").unwrap()),
+            vec![key("net"), key("ids"), Seg::Index(1)]
+        );
     }
 
     #[test]
@@ -964,12 +1013,23 @@ mod tests {
         assert_eq!(lc(d.value_at(&[key("c"), key("b")])), Some((2, 6)));
         assert_eq!(d.second_document.map(|p| p.line), Some(5));
         assert!(Doc::parse("--- # a\na: 1\n...\n").second_document.is_none());
-        assert_eq!(Doc::parse("a: 1\n...\nb: 2\n").second_document.map(|p| p.line), Some(3));
+        assert_eq!(
+            Doc::parse("a: 1\n...\nb: 2\n").second_document.map(|p| p.line),
+            Some(3)
+        );
     }
 
     #[test]
     fn text_it_does_not_understand_gives_what_was_read() {
-        for text in ["a: \"open\nb: 1\n", "[[[[", "a: [1, {", "\t- :", "? x\n: y\n", "a:\n  - b\n - c\n", "- \n-"] {
+        for text in [
+            "a: \"open\nb: 1\n",
+            "[[[[",
+            "a: [1, {",
+            "\t- :",
+            "? x\n: y\n",
+            "a:\n  - b\n - c\n",
+            "- \n-",
+        ] {
             let d = Doc::parse(text);
             let _ = d.value_at(&[key("a"), Seg::Index(3)]);
             let _ = d.path_at(text.len() / 2);
