@@ -1,7 +1,14 @@
-//! Stage files: `infra/stages/<stage>.yaml`, one per stage, parsed into typed configuration.
+//! Stage files: `infra/stages/<stage>.yaml` (or `.yml`), one per stage, parsed into typed configuration.
 //!
-//! Unknown keys are rejected. Every error names the file, the line and column, the bad value and what
-//! was expected; a file with several problems reports all of the ones found after it parsed.
+//! Only a regular file of at most 1 MiB is read ([`read_stage_file`]). Unknown keys are rejected.
+//! Every error names the file, the line and column, the key path, the bad value and what was expected,
+//! in the words of the person who writes the file (never a Rust type). The place comes from the key
+//! path (a small positional reader of the YAML, `stage/yaml.rs`), never from searching the text for the
+//! value: a bad value is reported where it starts, a bad or repeated key at that key, a missing key at
+//! the first key of its mapping, a check across settings at the key it names, a syntax error where the
+//! parser stopped (an unclosed quote or bracket where it opens). A credential-shaped value anywhere in
+//! the file (a comment too) is refused by its kind, and no message shows such a value. A file with
+//! several problems reports all of the ones found.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -27,6 +27,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    fn word(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
 }
 
 /// Bytes YAML gives meaning to, and some that are not UTF-8 on their own.
@@ -98,18 +101,18 @@ fn random_yaml(rng: &mut Rng, depth: usize, indent: usize, out: &mut String) {
         if rng.below(4) == 0 {
             out.push_str("- ");
         }
-        out.push_str(*rng.pick(KEYS));
+        out.push_str(rng.word(KEYS));
         out.push(':');
         if depth < 4 && rng.below(3) == 0 {
             out.push('\n');
             let deeper = indent + 1 + rng.below(3);
             random_yaml(rng, depth + 1, deeper, out);
         } else if rng.below(5) == 0 {
-            let (a, b) = (*rng.pick(SCALARS), *rng.pick(SCALARS));
+            let (a, b) = (rng.word(SCALARS), rng.word(SCALARS));
             out.push_str(&format!(" [{a}, {b}]\n"));
         } else {
             out.push(' ');
-            out.push_str(*rng.pick(SCALARS));
+            out.push_str(rng.word(SCALARS));
             if rng.below(6) == 0 {
                 out.push_str(" # comment");
             }
@@ -208,7 +211,7 @@ fn peak_rss_kib() -> Option<u64> {
 #[test]
 fn the_stage_parser_answers_every_input_in_bounded_time_and_says_where() {
     let started = Instant::now();
-    let mut rng = Rng(0x5eed_ba5e_0f_be27);
+    let mut rng = Rng(0x5eed_ba5e_0fbe_2701);
     let mut slowest = Duration::ZERO;
     let mut cases = 0;
     let mut run = |case: String, bytes: Vec<u8>, slowest: &mut Duration| {

@@ -14,7 +14,7 @@ pub(crate) fn expected_at(path: &[Seg]) -> String {
         .collect();
     let item = matches!(path.last(), Some(Seg::Index(_)));
     let whole_number = "a whole number from 0 to 4294967295";
-    let text = match (keys.as_slice(), item) {
+    match (keys.as_slice(), item) {
         ([], _) => format!("a mapping of stage settings ({})", mapping_keys(&[]).join(", ")),
         (["network" | "load_balancer" | "source" | "deploy" | "instances" | "service"], false)
         | (["source", "app" | "infra"], false)
@@ -71,8 +71,7 @@ pub(crate) fn expected_at(path: &[Seg]) -> String {
         (["instances", "custom_instance_type", "architecture"], _) => "x86_64 or arm64".to_owned(),
         (["service", "time_zone"], _) => "an IANA time zone such as Asia/Tokyo".to_owned(),
         _ => whole_number.to_owned(),
-    };
-    text
+    }
 }
 
 /// The keys a person may write in the mapping at `path` (the retired ones left out).

@@ -538,8 +538,7 @@ impl Parser<'_> {
     fn block_map(&mut self, indent: usize) -> Node {
         let at = self.at(self.pos);
         let mut entries = Vec::new();
-        loop {
-            let Some(colon) = self.key_here() else { break };
+        while let Some(colon) = self.key_here() {
             let key_at = self.at(self.pos);
             let key = decode_key(&self.text[self.pos..colon]);
             self.pos = colon + 1;
