@@ -416,7 +416,9 @@ impl Stage {
                             line: at.map(|p| p.line),
                             column: at.map(|p| p.column),
                             // No message may show a credential, whichever check wrote it.
-                            message: messages::shorten_quoted(&crate::credentials::redact(&message)),
+                            message: messages::escape_control(&messages::shorten_quoted(
+                                &crate::credentials::redact(&message),
+                            )),
                         }
                     })
                     .collect())

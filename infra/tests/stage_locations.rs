@@ -129,7 +129,7 @@ fn cases() -> Vec<Case> {
             "a value with an escape",
             replace(18, "    branch: \"ma\\0in\""),
             (18, 13),
-            "source.app.branch:",
+            "source.app.branch: `ma\\u{0}in` is not a branch name",
         ),
         c(
             "an unclosed quote",

@@ -401,3 +401,19 @@ pub(crate) fn shorten_quoted(message: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// `message` with control characters written as escapes (`\u{0}`, `\t`, `\u{1b}`): a value that holds
+/// them is shown, not acted on by the terminal.
+pub(crate) fn escape_control(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
