@@ -10,11 +10,14 @@
 pub mod blocks;
 pub mod bounds;
 pub mod capacity;
+pub mod credentials;
 pub mod instance_types;
 pub mod naming;
 pub mod pipeline;
+pub mod regions;
 pub mod service;
 pub mod stage;
+pub mod time_zones;
 
 use cfn::{Format, Template};
 use pipeline_model::Stack;

@@ -1,7 +1,14 @@
-//! Stage files: `infra/stages/<stage>.yaml`, one per stage, parsed into typed configuration.
+//! Stage files: `infra/stages/<stage>.yaml` (or `.yml`), one per stage, parsed into typed configuration.
 //!
-//! Unknown keys are rejected. Every error names the file, the line and column, the bad value and what
-//! was expected; a file with several problems reports all of the ones found after it parsed.
+//! Only a regular file of at most 1 MiB is read ([`read_stage_file`]). Unknown keys are rejected.
+//! Every error names the file, the line and column, the key path, the bad value and what was expected,
+//! in the words of the person who writes the file (never a Rust type). The place comes from the key
+//! path (a small positional reader of the YAML, `stage/yaml.rs`), never from searching the text for the
+//! value: a bad value is reported where it starts, a bad or repeated key at that key, a missing key at
+//! the first key of its mapping, a check across settings at the key it names, a syntax error where the
+//! parser stopped (an unclosed quote or bracket where it opens). A credential-shaped value anywhere in
+//! the file (a comment too) is refused by its kind, and no message shows such a value. A file with
+//! several problems reports all of the ones found.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +19,13 @@ use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
 use crate::bounds::{self, Bound, LOG_RETENTION_DAYS};
 use crate::instance_types::{Architecture, InstanceType};
 use serde::Deserialize;
+
+mod messages;
+mod read;
+mod yaml;
+
+pub use read::{MAX_STAGE_FILE_BYTES, read_stage_file};
+use yaml::{Doc, Pos, Seg};
 
 /// The default ECS-optimized AMI: the SSM public parameter AWS keeps current.
 pub const DEFAULT_AMI_PARAMETER: &str =
@@ -50,6 +64,8 @@ pub struct Stage {
     pub deploy: Deploy,
     pub instances: Instances,
     pub service: Service,
+    /// Where `app`'s value is in the file.
+    app_at: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -250,75 +266,169 @@ fn default_deploy() -> Deploy {
 }
 
 impl Stage {
-    /// Reads and validates `path`; the stage's name is the file's stem.
+    /// Reads and validates `path`; the stage's name is the file's stem. Only a regular file (a symlink
+    /// is followed) of at most [`MAX_STAGE_FILE_BYTES`] is read.
     pub fn load(path: &Path) -> Result<Stage, Vec<StageError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![StageError {
-                file: path.to_owned(),
-                line: None,
-                column: None,
-                message: format!("cannot read: {e}"),
-            }]
-        })?;
-        Stage::parse(path, &text)
+        let bytes = read_stage_file(path).map_err(|e| vec![e])?;
+        Stage::parse_bytes(path, &bytes)
+    }
+
+    /// Validates a stage file's bytes, which must be UTF-8; `path` names it in errors and gives the
+    /// stage's name.
+    pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Stage, Vec<StageError>> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Stage::parse(path, text),
+            Err(e) => {
+                let good = &bytes[..e.valid_up_to()];
+                let good = std::str::from_utf8(good).unwrap_or_default();
+                let line = good.matches('\n').count() + 1;
+                let column = good.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+                Err(vec![StageError {
+                    file: path.to_owned(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: format!(
+                        "byte 0x{:02x} is not UTF-8: expected the file saved as UTF-8 text",
+                        bytes[e.valid_up_to()]
+                    ),
+                }])
+            }
+        }
     }
 
     /// Validates a stage file's text; `path` names it in errors and gives the stage's name.
     pub fn parse(path: &Path, text: &str) -> Result<Stage, Vec<StageError>> {
-        let at = |line: Option<usize>, column: Option<usize>, message: String| StageError {
-            file: path.to_owned(),
-            line,
-            column,
-            message,
-        };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        let name = StageName::parse(stem)
-            .map_err(|e| vec![at(None, None, format!("the file name gives the {e}"))])?;
-        let file: StageFile = serde_norway::from_str(text).map_err(|e| {
-            let message = e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unzip();
-            if let (Some(l), Some(c)) = (line, column) {
-                if let Some(dup) = cfn::raw::duplicate_line(text, &message, l, c) {
-                    // A duplicated key is reported at the start of its mapping: point at the duplicate.
-                    line = Some(dup);
-                } else if let Some((vl, vc)) = quoted_value(&message).and_then(|v| find_value(text, l, v)) {
-                    // A rejected value is reported at the start of its mapping or list: point at it.
-                    (line, column) = (Some(vl), Some(vc));
-                }
-            }
-            let message = line
-                .and_then(|l| name_the_key(&message, text, l))
-                .unwrap_or(message);
-            vec![at(line, column, message)]
+        let name = StageName::parse(stem).map_err(|e| {
+            vec![StageError {
+                file: path.to_owned(),
+                line: None,
+                column: None,
+                message: format!("the file name gives the {e}"),
+            }]
         })?;
-        let stage = Stage {
-            name,
-            file: path.to_owned(),
-            app: file.app,
-            region: file.region.0,
-            network: file.network,
-            load_balancer: file.load_balancer,
-            source: file.source,
-            deploy: file.deploy,
-            instances: file.instances,
-            service: file.service,
+        let doc = Doc::parse(text);
+        // The YAML as data (once): for the credentials spelled with escapes, and to tell a syntax error.
+        let value = if doc.too_deep.is_none() {
+            Some(serde_norway::from_str::<serde_norway::Value>(text))
+        } else {
+            None
         };
-        let problems = stage.cross_checks();
-        if problems.is_empty() {
-            return Ok(stage);
+        let mut found: Vec<(Option<Pos>, String)> =
+            credentials_in(&doc, text, value.as_ref().and_then(|v| v.as_ref().ok()));
+        let repeated = doc.repeated_keys();
+        for (path, at) in &repeated {
+            let key = match path.last() {
+                Some(Seg::Key(k)) => k.as_str(),
+                _ => "",
+            };
+            found.push((
+                Some(*at),
+                messages::with_path(
+                    path,
+                    &format!("the key `{key}` is repeated: expected each key once"),
+                ),
+            ));
         }
-        Err(problems
-            .into_iter()
-            .map(|(key_path, message)| {
-                let (line, column) = locate(text, &key_path).unzip();
-                at(line, column, format!("{}: {message}", key_path.join(".")))
-            })
-            .collect())
+        // The YAML first: a syntax error is reported as one, where the parser stopped.
+        let file = if let Some(at) = doc.too_deep {
+            // Deeper than the YAML parser goes (which it takes quadratic time to find out): refused here.
+            found.push((
+                Some(at),
+                messages::with_path(
+                    &doc.path_at(at.offset),
+                    &format!(
+                        "nested more than {} levels deep: expected a stage file's few levels",
+                        yaml::MAX_DEPTH
+                    ),
+                ),
+            ));
+            None
+        } else {
+            match value.unwrap_or(Ok(serde_norway::Value::Null)) {
+                // A number no YAML value holds (past u64) is the stage file's type error, not a syntax error.
+                Err(e) if !messages::bare_message(&e.to_string()).starts_with("invalid ") => {
+                    let raw = e.to_string();
+                    let repeated_already =
+                        !repeated.is_empty() && messages::bare_message(&raw).starts_with("duplicate entry");
+                    if !repeated_already {
+                        found.push(syntax_error(
+                            &doc,
+                            text,
+                            &raw,
+                            e.location().map(|l| (l.line(), l.column())),
+                        ));
+                    }
+                    None
+                }
+                _ => match serde_path_to_error::deserialize::<_, StageFile>(
+                    serde_norway::Deserializer::from_str(text),
+                ) {
+                    Ok(file) => Some(file),
+                    Err(e) => {
+                        let path = serde_path(e.path());
+                        let raw = e.into_inner().to_string();
+                        let bare = messages::bare_message(&raw);
+                        let repeated_already = !repeated.is_empty() && bare.starts_with("duplicate field");
+                        if !repeated_already {
+                            found.push(data_error(&doc, &path, &raw));
+                        }
+                        None
+                    }
+                },
+            }
+        };
+        let mut stage_out = None;
+        if let Some(file) = file {
+            let app_at = doc
+                .value_at(&[Seg::Key("app".to_owned())])
+                .map(|p| (p.line, p.column));
+            let stage = Stage {
+                name,
+                file: path.to_owned(),
+                app: file.app,
+                region: file.region.0,
+                network: file.network,
+                load_balancer: file.load_balancer,
+                source: file.source,
+                deploy: file.deploy,
+                instances: file.instances,
+                service: file.service,
+                app_at,
+            };
+            for (key_path, message) in stage.cross_checks() {
+                let segs: Vec<Seg> = key_path.iter().map(|k| Seg::Key((*k).to_owned())).collect();
+                found.push((doc.key_at(&segs), format!("{}: {message}", key_path.join("."))));
+            }
+            stage_out = Some(stage);
+        }
+        match stage_out {
+            Some(stage) if found.is_empty() => Ok(stage),
+            _ => {
+                // A file that has lines gets a line for every problem: its first content at worst.
+                let fallback = (!text.is_empty()).then(|| doc.first_content.unwrap_or(doc.pos(0)));
+                Err(found
+                    .into_iter()
+                    .map(|(at, message)| {
+                        let at = at.or(fallback);
+                        StageError {
+                            file: path.to_owned(),
+                            line: at.map(|p| p.line),
+                            column: at.map(|p| p.column),
+                            // No message may show a credential, whichever check wrote it.
+                            message: messages::escape_control(&messages::shorten_quoted(
+                                &crate::credentials::redact(&message),
+                            )),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Where the stage's `app` value is in its file (line, column), for problems across stage files.
+    pub fn app_location(&self) -> Option<(usize, usize)> {
+        self.app_at
     }
 
     /// The checks that involve more than one field, each with the path of the field to point at.
@@ -497,6 +607,26 @@ impl Stage {
                     i.instance_type.as_str()
                 ),
             );
+        }
+        let name = i.instance_type.as_str();
+        let family = name.split_once('.').map_or(name, |(f, _)| f);
+        let sizes: Vec<&str> = crate::instance_types::all()
+            .filter_map(|t| t.name.strip_prefix(family).and_then(|r| r.strip_prefix('.')))
+            .collect();
+        if known.is_none() && !sizes.is_empty() {
+            // The family is in the table, so the whole family is: an unknown size is a typo, with or
+            // without custom_instance_type (which is for families the table lacks).
+            p(
+                &["instances", "instance_type"],
+                format!(
+                    "`{name}` is not an instance type berth knows: {family} comes in {}{}",
+                    sizes.join(", "),
+                    crate::instance_types::closest(name)
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default()
+                ),
+            );
+            return out;
         }
         match self.instance_type() {
             None => p(
@@ -843,79 +973,195 @@ fn join_paths(paths: &[PathGlob]) -> String {
     paths.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(",")
 }
 
-/// The first value quoted in backticks in a validation message (every field check quotes the bad value).
-fn quoted_value(message: &str) -> Option<&str> {
-    let rest = message
-        .split_once(": `")
-        .map(|(_, r)| r)
-        .or_else(|| message.strip_prefix('`'))?;
-    rest.split('`').next().filter(|v| !v.is_empty())
+/// serde_path_to_error's path as key path segments.
+fn serde_path(path: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    let mut out = Vec::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Map { key } => out.push(Seg::Key(key.clone())),
+            Segment::Seq { index } => out.push(Seg::Index(*index)),
+            Segment::Enum { .. } | Segment::Unknown => break,
+        }
+    }
+    out
 }
 
-/// serde_norway names the mapping that holds a rejected scalar, not the scalar's key
-/// (`network: ...` for a bad `network.vpc_id`): adds the key of the line the error points at.
-fn name_the_key(message: &str, text: &str, line: usize) -> Option<String> {
-    if ["missing field", "unknown field", "duplicate field"]
-        .iter()
-        .any(|m| message.contains(m))
-    {
-        return None;
+/// A value serde refused (a wrong type, an unknown or missing key, a validator's message), placed by
+/// its key path and reworded.
+fn data_error(doc: &Doc, path: &[Seg], raw: &str) -> (Option<Pos>, String) {
+    let bare = messages::bare_message(raw);
+    if path.is_empty() && doc.root.is_none() {
+        return (
+            doc.first_content,
+            format!(
+                "the file has no settings: expected {}",
+                messages::expected_at(&[])
+            ),
+        );
     }
-    let trimmed = text.lines().nth(line.checked_sub(1)?)?.trim_start();
-    let (key, _) = trimmed.split_once(':')?;
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return None; // a list item, or not a key
-    }
-    let is_path = |p: &str| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+    let message = messages::with_path(path, &messages::data_error(path, raw));
+    let at = if bare.starts_with("missing field") || bare.starts_with("EOF while parsing") {
+        doc.mapping_at(path)
+    } else if bare.starts_with("unknown field") || bare.starts_with("duplicate field") {
+        doc.key_at(path)
+    } else {
+        doc.value_at(path)
     };
-    match message.split_once(": ") {
-        Some((path, _)) if is_path(path) && path.rsplit('.').next() == Some(key) => None,
-        Some((path, rest)) if is_path(path) => Some(format!("{path}.{key}: {rest}")),
-        _ => Some(format!("{key}: {message}")),
+    (at, message)
+}
+
+/// Text that is not one YAML document: libyaml's place (where what was never closed opened), the key
+/// path at that place, and what to write.
+fn syntax_error(doc: &Doc, text: &str, raw: &str, location: Option<(usize, usize)>) -> (Option<Pos>, String) {
+    if raw.starts_with("deserializing from YAML containing more than one document") {
+        return (
+            doc.second_document.or(doc.first_content),
+            "a second YAML document starts here: expected one document (one stage) per stage file".to_owned(),
+        );
+    }
+    if messages::bare_message(raw).starts_with("duplicate entry") {
+        return (
+            location
+                .and_then(|lc| offset_of(text, lc))
+                .map(|o| doc.pos_in(text, o)),
+            format!("{}: expected each key once", messages::bare_message(raw)),
+        );
+    }
+    let syntax = messages::syntax(raw, location);
+    let char_at = |lc: (usize, usize)| {
+        offset_of(text, lc)
+            .and_then(|o| text.get(o..))
+            .and_then(|r| r.chars().next())
+    };
+    let (at, message) = messages::syntax_message(&syntax, char_at);
+    match at.and_then(|lc| offset_of(text, lc).map(|o| (o, lc))) {
+        Some((offset, (line, column))) => (
+            Some(Pos { line, column, offset }),
+            messages::with_path(&doc.path_at(offset), &message),
+        ),
+        None => (doc.first_content, message),
     }
 }
 
-/// The first occurrence of `value` at or after line `from`: its line and column (1-based).
-fn find_value(text: &str, from: usize, value: &str) -> Option<(usize, usize)> {
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find_map(|(i, l)| l.find(value).map(|c| (i + 1, c + 1)))
-}
-
-/// Where `key_path` is in a block-style YAML text: the line and column of its last key.
-fn locate(text: &str, key_path: &[&str]) -> Option<(usize, usize)> {
-    let mut depth = 0;
-    let mut indent: Option<usize> = None;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+/// The byte offset of a 1-based line and column (in characters) as libyaml counts them: `\r\n`,
+/// `\r`, `\n`, NEL, LS and PS each break a line.
+fn offset_of(text: &str, (line, column): (usize, usize)) -> Option<usize> {
+    let (mut l, mut c) = (1, 1);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if (l, c) == (line, column) {
+            return Some(i);
         }
-        let this_indent = line.len() - trimmed.len();
-        if let Some(ind) = indent
-            && this_indent <= ind
-            && depth > 0
-        {
-            // Left the mapping of the key found so far: the path does not continue here.
-            return None;
-        }
-        if trimmed.split(':').next().map(str::trim) == Some(key_path[depth]) && trimmed.contains(':') {
-            depth += 1;
-            if depth == key_path.len() {
-                return Some((i + 1, this_indent + 1));
+        match ch {
+            '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                if ch == '\r' && chars.peek().is_some_and(|(_, n)| *n == '\n') {
+                    chars.next();
+                }
+                l += 1;
+                c = 1;
             }
-            indent = Some(this_indent);
+            _ => c += 1,
         }
     }
-    None
+    ((l, c) == (line, column)).then_some(text.len())
+}
+
+/// Every credential-shaped value or comment of the file: its key path and kind, never the value.
+fn credentials_in(doc: &Doc, text: &str, value: Option<&serde_norway::Value>) -> Vec<(Option<Pos>, String)> {
+    let mut out: Vec<(Option<Pos>, String)> = Vec::new();
+    let mut reported: Vec<Vec<Seg>> = Vec::new();
+    let advice = "expected no credential in a stage file (it is committed): remove it, revoke it (it may already \
+                  be in the Git history), and keep secrets in SSM (`cargo xtask secrets put NAME --stage STAGE`)";
+    for f in crate::credentials::find(text) {
+        let at = doc.pos_in(text, f.start);
+        let line_start = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &text[line_start..f.start];
+        let in_comment = before.trim_start().starts_with('#') || before.contains(" #");
+        let path = doc.path_at(f.start);
+        let (at, what) = if in_comment {
+            (at, "a comment here ")
+        } else {
+            (doc.value_at(&path).filter(|_| !path.is_empty()).unwrap_or(at), "")
+        };
+        out.push((
+            Some(at),
+            messages::with_path(
+                &path,
+                &format!("{what}looks like {} ({}): {advice}", f.kind, f.id),
+            ),
+        ));
+        if !in_comment {
+            reported.push(path);
+        }
+    }
+    // Values the text spells with escapes, and AWS secret keys (no prefix: known by their key's name).
+    if let Some(value) = value {
+        let mut scalars = Vec::new();
+        collect_scalars(value, &mut Vec::new(), &mut scalars);
+        for (path, key, s) in scalars {
+            if reported.contains(&path) {
+                continue;
+            }
+            let kind = crate::credentials::find(&s)
+                .first()
+                .map(|f| (f.kind, f.id))
+                .or_else(|| {
+                    crate::credentials::aws_secret_key_by_name(&key, &s).map(|k| (k, "a key named secret"))
+                });
+            if let Some((kind, id)) = kind {
+                out.push((
+                    doc.value_at(&path),
+                    messages::with_path(&path, &format!("looks like {kind} ({id}): {advice}")),
+                ));
+                reported.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Every string (and key) of a YAML value, with its key path and the key it is under.
+fn collect_scalars(
+    value: &serde_norway::Value,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<(Vec<Seg>, String, String)>,
+) {
+    use serde_norway::Value;
+    if path.len() > 64 || out.len() > 10_000 {
+        return;
+    }
+    let key = match path.last() {
+        Some(Seg::Key(k)) => k.clone(),
+        _ => String::new(),
+    };
+    match value {
+        Value::String(s) => out.push((path.clone(), key, s.clone())),
+        Value::Sequence(items) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                collect_scalars(v, path, out);
+                path.pop();
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                let k = match k {
+                    Value::String(s) => s.clone(),
+                    other => serde_norway::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                };
+                path.push(Seg::Key(k.clone()));
+                out.push((path.clone(), String::new(), k));
+                collect_scalars(v, path, out);
+                path.pop();
+            }
+        }
+        Value::Tagged(t) => collect_scalars(&t.value, path, out),
+        _ => {}
+    }
 }
 
 // ---- field types: each validates its own value ------------------------------------------------
@@ -1025,8 +1271,8 @@ validated!(
     SubnetId, |s| hex_id(s, "subnet-", "a subnet ID")
 );
 validated!(
-    /// An AWS region name, e.g. `ap-northeast-1`.
-    Region, |s| if region_ok(s) { Ok(()) } else { Err(format!("`{s}` is not an AWS region: expected a name such as ap-northeast-1")) }
+    /// An AWS region botocore knows, with ECS (`infra/data/regions.csv`), e.g. `ap-northeast-1`.
+    Region, |s| crate::regions::check(s).map(|_| ())
 );
 validated!(
     /// An ACM certificate ARN.
@@ -1055,6 +1301,12 @@ validated!(
             || s.contains("..")
             || s.contains("//")
             || s.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
+        if let Some(bare) = s.strip_prefix("refs/heads/") {
+            return Err(format!("`{s}` is a ref, not a branch name: expected the bare branch name `{bare}` (CodePipeline adds refs/heads/ itself)"));
+        }
+        if s.starts_with("refs/") {
+            return Err(format!("`{s}` is a ref, not a branch name: expected a branch such as main (the pipeline starts on pushes to a branch)"));
+        }
         if bad { Err(format!("`{s}` is not a branch name: expected a Git branch such as main or release/1.2")) } else { Ok(()) }
     }
 );
@@ -1129,15 +1381,8 @@ validated!(
     }
 );
 validated!(
-    /// An IANA time zone (`Asia/Tokyo`, `UTC`).
-    TimeZone, |s| {
-        let ok_part = |p: &str| !p.is_empty() && p.starts_with(|c: char| c.is_ascii_alphabetic()) && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b));
-        if s.split('/').all(ok_part) && s.split('/').count() <= 3 {
-            Ok(())
-        } else {
-            Err(format!("`{s}` is not a time zone: expected an IANA name such as Asia/Tokyo or UTC"))
-        }
-    }
+    /// An IANA time zone (`Asia/Tokyo`, `UTC`) of `infra/data/timezones.txt`.
+    TimeZone, |s| crate::time_zones::check(s)
 );
 
 impl ArchitectureName {

@@ -61,7 +61,10 @@ fn unknown_keys() {
     check(
         &text,
         "colour:",
-        &["load_balancer", "unknown field `colour`", "expected"],
+        &[
+            "load_balancer.colour: unknown key `colour`",
+            "expected one of certificate_arn, http_redirect",
+        ],
     );
 }
 
@@ -69,7 +72,13 @@ fn unknown_keys() {
 fn missing_keys() {
     let text = edit("  instance_type: t3.small\n", "");
     // Reported where the mapping's entries start, naming the mapping.
-    check(&text, "ami: ami-", &["instances: missing field `instance_type`"]);
+    check(
+        &text,
+        "ami: ami-",
+        &[
+            "instances: missing key `instance_type`: expected `instance_type:` with an instance type such as t3.small",
+        ],
+    );
 }
 
 #[test]
@@ -78,7 +87,7 @@ fn wrong_types() {
     check(
         &text,
         "min_count: two",
-        &["service.min_count", "\"two\"", "expected u32"],
+        &["service.min_count: `two` is not a whole number: expected a whole number from 0 to 4294967295"],
     );
 }
 
@@ -86,7 +95,7 @@ fn wrong_types() {
 fn duplicate_keys() {
     let text = edit("  cpu: 256\n", "  cpu: 256\n  cpu: 512\n");
     // At the second `cpu`, not at the start of the mapping.
-    check(&text, "cpu: 512", &["service: duplicate field `cpu`"]);
+    check(&text, "cpu: 512", &["service.cpu: the key `cpu` is repeated"]);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use environment::{Environment, GraphFormat};
 
-use crate::util::{self, Mode};
+use crate::util::Plan;
 
 /// The stage whose graph the README shows.
 pub const README_STAGE: &str = "dev";
@@ -96,10 +96,10 @@ fn rollouts(env: &Environment) -> String {
     out
 }
 
-/// Brings the generated blocks up to date (or checks them); returns the files that changed. The graph
+/// Plans the generated blocks' files where they are stale; returns the files that changed. The graph
 /// is drawn when the example stage was read (synth of every stage, or of that one); the rollouts table
 /// when every stage was (`all_stages`).
-pub fn sync(root: &Path, env: &Environment, mode: Mode, all_stages: bool) -> Result<Vec<PathBuf>> {
+pub fn sync(root: &Path, env: &Environment, plan: &mut Plan, all_stages: bool) -> Result<Vec<PathBuf>> {
     let exit_codes = cli::exit::markdown_table();
     let mut readme_blocks = vec![(&EXIT_CODES, exit_codes.clone())];
     if let Some(stage) = env.stage(README_STAGE) {
@@ -120,7 +120,7 @@ pub fn sync(root: &Path, env: &Environment, mode: Mode, all_stages: bool) -> Res
         for (block, body) in blocks {
             text = with_block(&text, block, &body, file)?;
         }
-        if util::sync_file(&path, &text, mode)? {
+        if plan.sync(&path, &text) {
             changed.push(path);
         }
     }
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn the_documented_exit_codes_are_the_defined_ones() {
-        let root = util::project_root();
+        let root = crate::util::project_root();
         for file in ["README.md", "DEVELOPERS.md"] {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
             let start = text

@@ -2,8 +2,9 @@
 //! as `environment` builds and gates them, written to `infra/cfn/` (and `app/`), and the README's
 //! generated blocks.
 //!
-//! When anything is wrong, every problem is reported together and nothing is written. Files are
-//! written atomically. `--check` writes nothing and fails when a committed file is stale, with the
+//! When anything is wrong, every problem is reported together and nothing is written: the stage files
+//! and templates, and where the files go (every write is planned and checked first, then each file is
+//! written to a temporary file and renamed into place only when all are written). `--check` writes nothing and fails when a committed file is stale, with the
 //! command that fixes it.
 
 use std::path::{Path, PathBuf};
@@ -56,10 +57,12 @@ pub fn run(args: &SynthArgs) -> Result<()> {
             None => root.join(p),
         }
     };
+    // Every write planned first; none happens unless all can (util::Plan).
+    let mut plan = util::Plan::default();
     let mut changed = Vec::new();
     for f in env.files() {
         let path = dest(&f.path);
-        if util::sync_file(&path, &f.contents, mode)? {
+        if plan.sync(&path, &f.contents) {
             changed.push(path);
         }
     }
@@ -68,17 +71,15 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         if args.stage.is_none() {
             let wanted: Vec<PathBuf> = env.files().iter().map(|f| root.join(&f.path)).collect();
             for stale in stale_parameter_files(&root.join(infra_layout::CFN_DIR), &wanted) {
-                if mode == Mode::Write {
-                    std::fs::remove_file(&stale)?;
-                    if let Some(dir) = stale.parent() {
-                        let _ = std::fs::remove_dir(dir); // only when empty
-                    }
-                }
+                plan.remove(&stale);
                 changed.push(stale);
             }
         }
         // The README's graph and the exit-code tables, from what was just synthesized.
-        changed.extend(crate::docs::sync(&root, &env, mode, args.stage.is_none())?);
+        changed.extend(crate::docs::sync(&root, &env, &mut plan, args.stage.is_none())?);
+    }
+    if mode == Mode::Write {
+        plan.apply()?;
     }
     let fix = match &args.stage {
         Some(s) => format!("cargo xtask synth --stage {s}"),

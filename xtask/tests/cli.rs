@@ -208,6 +208,50 @@ fn a_failing_synth_writes_nothing_and_says_where() {
 }
 
 #[test]
+fn synth_writes_nothing_when_a_file_stands_where_a_folder_goes() {
+    let out = tempfile::tempdir().unwrap();
+    // `dev` must be the folder of the dev stage's parameter files.
+    std::fs::write(out.path().join("dev"), "in the way").unwrap();
+    let o = xtask(&["synth", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains(&format!(
+            "{}: is a file, but {} goes inside it: expected a directory (or nothing) there",
+            out.path().join("dev").display(),
+            out.path().join("dev/pipeline.json").display()
+        )) && err.contains("\nnothing written"),
+        "{err}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["dev"], "nothing may be written unless everything can be");
+}
+
+#[cfg(unix)]
+#[test]
+fn synth_writes_files_0644_less_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let out = tempfile::tempdir().unwrap();
+    let o = xtask(&["synth", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let probe = out.path().join("probe");
+    std::fs::write(&probe, "").unwrap();
+    let umask_applied = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    for f in ["pipeline.yaml", "dev/service.json"] {
+        let mode = std::fs::metadata(out.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o644 & umask_applied, "{f}: {mode:o}");
+    }
+}
+
+#[test]
 fn check_names_stale_files_and_the_fix() {
     let stages = stages_copy();
     let dev = stages.path().join("dev.yaml");

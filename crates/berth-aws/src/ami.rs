@@ -151,9 +151,14 @@ pub async fn run(
 }
 
 /// Rewrites the stage file with the AMI pinned, after checking the result is still a valid stage:
-/// through a temporary file and a rename, never half-written.
+/// through a temporary file and a rename, never half-written. The file is read as every stage file is
+/// (a regular file, a symlink followed, at most 1 MiB); a symlink's target is what is rewritten, and
+/// the file keeps its permissions.
 fn write_pinned(file: &Path, shown: &str, id: &AmiId, name: &AmiName) -> Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {shown}"))?;
+    let bytes = infra::stage::read_stage_file(file)
+        .map_err(|e| Failure::new(Code::Error, format!("{shown}: {}", e.message)))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::new(Code::Error, format!("{shown}: not UTF-8: expected the file saved as UTF-8 text")))?;
     let updated = infra::stage::with_ami(&text, id, name)
         .map_err(|e| Failure::new(Code::Error, format!("{shown}: {e}")))?;
     Stage::parse(file, &updated).map_err(|errors| {
@@ -166,9 +171,72 @@ fn write_pinned(file: &Path, shown: &str, id: &AmiId, name: &AmiName) -> Result<
             ),
         )
     })?;
-    let dir = file.parent().unwrap_or(Path::new("."));
+    // The file itself, not a symlink to it: the rename replaces what it lands on.
+    let target = std::fs::canonicalize(file).with_context(|| format!("writing {shown}"))?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(&target)
+        .with_context(|| format!("writing {shown}"))?
+        .permissions();
     let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {shown}"))?;
+    tmp.as_file()
+        .set_permissions(permissions)
+        .with_context(|| format!("writing {shown}"))?;
     std::io::Write::write_all(&mut tmp, updated.as_bytes()).with_context(|| format!("writing {shown}"))?;
-    tmp.persist(file).with_context(|| format!("writing {shown}"))?;
+    tmp.persist(&target).with_context(|| format!("writing {shown}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV: &str = include_str!("../../../infra/stages/dev.yaml");
+
+    fn pin(file: &Path) -> Result<()> {
+        let id = AmiId::try_from("ami-0fedcba9876543210".to_owned()).unwrap();
+        let name = AmiName::try_from("al2023-ami-ecs-hvm-2023.0.20260101-kernel-6.1-x86_64".to_owned()).unwrap();
+        write_pinned(file, "stages/dev.yaml", &id, &name)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pinning_keeps_the_files_mode_and_its_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        std::fs::write(&real, DEV).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let stages = dir.path().join("stages");
+        std::fs::create_dir(&stages).unwrap();
+        let link = stages.join("dev.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        pin(&link).unwrap_or_else(|e| panic!("{}", e.error));
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the symlink stays");
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert!(text.contains("  ami: ami-0fedcba9876543210\n"), "{text}");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_device_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("dev.yaml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(pin(&f).map_err(|e| e.error.to_string()));
+        });
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("write_pinned did not return within 5 s")
+            .unwrap_err();
+        assert!(e.starts_with("stages/dev.yaml: is a FIFO (named pipe), not a regular file"), "{e}");
+        let zero = dir.path().join("zero.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let e = pin(&zero).map_err(|e| e.error.to_string()).unwrap_err();
+        assert!(e.contains("is a character device, not a regular file"), "{e}");
+    }
 }

@@ -14,11 +14,9 @@ pub enum Error {
     /// Stage files that cannot be read or do not validate, each `file:line:col: message`.
     #[error("{} problem{} in the stage files:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
     StageFiles(Vec<String>),
-    /// The stages name different apps; one repository holds one app, built by one buildspec.
-    #[error(
-        "the stages name different apps ({}); one repository holds one app, built by one buildspec",
-        .0.join(", ")
-    )]
+    /// The stages name different apps; one repository holds one app, built by one buildspec. Each
+    /// stage file whose app is not the others' (`file:line:col: app: ...`).
+    #[error("{} problem{} in the stage files:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
     Apps(Vec<String>),
     /// A template that does not validate, or a stage value a template's parameter refuses.
     #[error("synth found {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
@@ -29,12 +27,13 @@ pub enum Error {
 }
 
 pub(crate) fn build(inputs: &Inputs) -> Result<Built, Error> {
-    let stages = crate::stages::load(&inputs.stages_dir, inputs.only.as_deref()).map_err(|errors| {
+    let loaded = crate::stages::load(&inputs.stages_dir, inputs.only.as_deref()).map_err(|errors| {
         Error::StageFiles(errors.iter().map(|e| inputs.relative(&e.to_string())).collect())
     })?;
+    let stages = loaded.stages;
     let format = inputs.format;
     let mut problems = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = loaded.warnings.iter().map(|w| inputs.relative(w)).collect();
     let mut templates = Vec::new();
     for stack in Stack::ALL {
         match infra::template(stack, format).synth(format) {
@@ -62,18 +61,7 @@ pub(crate) fn build(inputs: &Inputs) -> Result<Built, Error> {
     // The buildspec is the app's: every stage builds with the same one.
     let apps: BTreeSet<&str> = stages.iter().map(|s| s.app.as_str()).collect();
     if apps.len() > 1 {
-        return Err(Error::Apps(
-            stages
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}: app `{}`",
-                        inputs.relative(&s.file.display().to_string()),
-                        s.app
-                    )
-                })
-                .collect(),
-        ));
+        return Err(Error::Apps(different_apps(&stages, inputs)));
     }
     let mut files: Vec<OutputFile> = templates
         .iter()
@@ -107,6 +95,40 @@ pub(crate) fn build(inputs: &Inputs) -> Result<Built, Error> {
         warnings,
         lint,
     })
+}
+
+/// Each stage file whose app is not the one most stage files name (the first such, on a tie), at its
+/// `app` line.
+fn different_apps(stages: &[Stage], inputs: &Inputs) -> Vec<String> {
+    let mut count: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for s in stages {
+        *count.entry(s.app.as_str()).or_default() += 1;
+    }
+    let most = count.values().copied().max().unwrap_or(0);
+    let Some(reference) = stages.iter().find(|s| count[s.app.as_str()] == most) else {
+        return Vec::new();
+    };
+    let at = |s: &Stage| {
+        let file = inputs.relative(&s.file.display().to_string());
+        match s.app_location() {
+            Some((line, column)) => format!("{file}:{line}:{column}"),
+            None => file,
+        }
+    };
+    stages
+        .iter()
+        .filter(|s| s.app != reference.app)
+        .map(|s| {
+            format!(
+                "{}: app: app `{}` is not the app of the other stages (`{}`, as in {}): expected the same app in every \
+                 stage file, since one repository holds one app, built by one buildspec",
+                at(s),
+                s.app,
+                reference.app,
+                at(reference)
+            )
+        })
+        .collect()
 }
 
 /// berth's rules on each template (with its text, for lines) and on the buildspec.

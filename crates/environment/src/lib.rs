@@ -22,7 +22,7 @@ use pipeline_model::{Stack, infra_layout};
 
 pub use gate::Error;
 pub use graph::GraphFormat;
-pub use stages::load as load_stages;
+pub use stages::{Loaded, load as load_stages};
 
 /// Where the environment comes from.
 #[derive(Clone, Debug)]
@@ -207,5 +207,9 @@ pub fn load_stage(inputs: &Inputs) -> Result<Stage, Error> {
     let stages = stages::load(&inputs.stages_dir, Some(name)).map_err(|errors| {
         Error::StageFiles(errors.iter().map(|e| inputs.relative(&e.to_string())).collect())
     })?;
-    Ok(stages.into_iter().next().expect("a stage file read is a stage"))
+    Ok(stages
+        .stages
+        .into_iter()
+        .next()
+        .expect("a stage file read is a stage"))
 }
