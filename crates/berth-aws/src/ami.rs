@@ -157,8 +157,12 @@ pub async fn run(
 fn write_pinned(file: &Path, shown: &str, id: &AmiId, name: &AmiName) -> Result<()> {
     let bytes = infra::stage::read_stage_file(file)
         .map_err(|e| Failure::new(Code::Error, format!("{shown}: {}", e.message)))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Failure::new(Code::Error, format!("{shown}: not UTF-8: expected the file saved as UTF-8 text")))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            Code::Error,
+            format!("{shown}: not UTF-8: expected the file saved as UTF-8 text"),
+        )
+    })?;
     let updated = infra::stage::with_ami(&text, id, name)
         .map_err(|e| Failure::new(Code::Error, format!("{shown}: {e}")))?;
     Stage::parse(file, &updated).map_err(|errors| {
@@ -194,7 +198,8 @@ mod tests {
 
     fn pin(file: &Path) -> Result<()> {
         let id = AmiId::try_from("ami-0fedcba9876543210".to_owned()).unwrap();
-        let name = AmiName::try_from("al2023-ami-ecs-hvm-2023.0.20260101-kernel-6.1-x86_64".to_owned()).unwrap();
+        let name =
+            AmiName::try_from("al2023-ami-ecs-hvm-2023.0.20260101-kernel-6.1-x86_64".to_owned()).unwrap();
         write_pinned(file, "stages/dev.yaml", &id, &name)
     }
 
@@ -211,7 +216,10 @@ mod tests {
         let link = stages.join("dev.yaml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         pin(&link).unwrap_or_else(|e| panic!("{}", e.error));
-        assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the symlink stays");
+        assert!(
+            link.symlink_metadata().unwrap().file_type().is_symlink(),
+            "the symlink stays"
+        );
         let text = std::fs::read_to_string(&real).unwrap();
         assert!(text.contains("  ami: ami-0fedcba9876543210\n"), "{text}");
         let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
@@ -223,7 +231,13 @@ mod tests {
     fn a_fifo_or_a_device_is_refused_without_reading_it() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("dev.yaml");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
         let (tx, rx) = std::sync::mpsc::channel();
         let f = fifo.clone();
         std::thread::spawn(move || {
@@ -233,7 +247,10 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(5))
             .expect("write_pinned did not return within 5 s")
             .unwrap_err();
-        assert!(e.starts_with("stages/dev.yaml: is a FIFO (named pipe), not a regular file"), "{e}");
+        assert!(
+            e.starts_with("stages/dev.yaml: is a FIFO (named pipe), not a regular file"),
+            "{e}"
+        );
         let zero = dir.path().join("zero.yaml");
         std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
         let e = pin(&zero).map_err(|e| e.error.to_string()).unwrap_err();
