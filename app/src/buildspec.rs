@@ -64,8 +64,9 @@ pub const BUILD_INPUTS: &[&str] = &[
 /// The shell variable holding the build context: a fresh directory with [`BUILD_INPUTS`] only.
 pub const BUILD_CONTEXT_VAR: &str = "BUILD_CONTEXT";
 
-/// The shell variable holding the image tag inside the build: the hash of the build context.
-pub const IMAGE_TAG_VAR: &str = "IMAGE_TAG";
+/// The shell variable holding the image tag inside the build: the hash of the build context. The
+/// build exports it (`exported-variables`) under the contract's name.
+pub const IMAGE_TAG_VAR: &str = build_output::IMAGE_TAG_VARIABLE;
 
 /// The shell variable that says whether the image is already in the repository (`1`) or not (`0`).
 pub const IMAGE_EXISTS_VAR: &str = "IMAGE_EXISTS";
@@ -111,6 +112,10 @@ pub struct Env {
     /// Variables read from SSM Parameter Store (decrypted), by variable name.
     #[serde(rename = "parameter-store", skip_serializing_if = "BTreeMap::is_empty")]
     pub parameter_store: BTreeMap<String, String>,
+    /// Variables whose values at the end of the build CodeBuild records with it (and CodePipeline
+    /// with the action): the image tag.
+    #[serde(rename = "exported-variables", skip_serializing_if = "Vec::is_empty")]
+    pub exported_variables: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -234,6 +239,7 @@ pub fn buildspec_with(app: &str, declared: &[secrets::Secret]) -> Buildspec {
                     )
                 })
                 .collect(),
+            exported_variables: vec![IMAGE_TAG_VAR.to_owned()],
         },
         phases: Phases {
             pre_build: phase(vec![

@@ -1,8 +1,8 @@
-//! The commands that talk to AWS (deploy, diff, destroy, status, rollback, secrets) live in
-//! `crates/berth-aws`, which compiles the AWS SDK and is a workspace of its own (its lock file holds
-//! the SDK; the main one does not). xtask has parsed their flags already (`crates/cli`); it hands them
-//! over by building that crate with cargo and running its binary, so that `cargo xtask synth` and the
-//! other light commands never compile the SDK.
+//! The commands that talk to AWS (deploy, diff, destroy, status, rollback, secrets, ami, pipeline,
+//! service, logs, drift) live in `crates/berth-aws`, which compiles the AWS SDK and is a workspace of
+//! its own (its lock file holds the SDK; the main one does not). xtask has parsed their flags already
+//! (`crates/cli`); it hands them over by building that crate with cargo and running its binary, so
+//! that `cargo xtask synth` and the other light commands never compile the SDK.
 //!
 //! Asking cargo whether the binary is fresh costs about 0.14 s here (it fingerprints the whole SDK),
 //! a third of a no-change deploy against an emulator. So a successful build leaves a stamp dated when

@@ -69,7 +69,11 @@ fn main() -> ExitCode {
         | Command::Status(_)
         | Command::Rollback(_)
         | Command::Secrets(_)
-        | Command::Ami(_) => aws_commands::run(std::env::args_os().skip(1).collect()),
+        | Command::Ami(_)
+        | Command::Pipeline(_)
+        | Command::Service(_)
+        | Command::Logs(_)
+        | Command::Drift(_) => aws_commands::run(std::env::args_os().skip(1).collect()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

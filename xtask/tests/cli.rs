@@ -87,6 +87,34 @@ fn help_and_usage_errors_of_the_aws_commands_need_no_build() {
         ),
         (&["diff", "service"][..], 64, "--stage <STAGE>"),
         (&["secrets", "rm", "--stage", "dev"][..], 64, "<NAME>"),
+        (&["pipeline", "--help"][..], 0, "Usage: cargo xtask pipeline"),
+        (&["pipeline", "approve", "--help"][..], 0, "--comment <TEXT>"),
+        (&["service", "status", "--help"][..], 0, "--watch"),
+        (&["logs", "build", "--help"][..], 0, "--build <ID>"),
+        (&["drift", "--help"][..], 0, "--revert-drift"),
+        (
+            &["pipeline", "status", "--stage", "dev", "--runs", "0"][..],
+            64,
+            "0 is not in 1..=20",
+        ),
+        (
+            &["logs", "everything", "--stage", "dev"][..],
+            64,
+            "unrecognized subcommand",
+        ),
+        (
+            &[
+                "deploy",
+                "service",
+                "--stage",
+                "dev",
+                "--revert-drift",
+                "--execute",
+                "x",
+            ][..],
+            64,
+            "cannot be used with",
+        ),
     ] {
         let o = xtask_without_cargo(args);
         let (out, err) = text(&o);

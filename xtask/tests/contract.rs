@@ -238,3 +238,49 @@ fn the_buildspec_logs_in_without_argv_passwords_and_tags_with_the_inputs_hash() 
         );
     }
 }
+
+#[test]
+fn the_build_exports_the_image_tag_that_pipeline_status_reads_and_the_deploy_stage_names_are_ops_own() {
+    // Dev's side: the buildspec sets the tag and exports it under the contract's name (CodeBuild
+    // records it with the build, where `cargo xtask pipeline status` reads it).
+    let spec = app::buildspec::buildspec("sample");
+    assert_eq!(spec.env.exported_variables, [build_output::IMAGE_TAG_VARIABLE]);
+    assert!(
+        spec.commands()
+            .any(|c| c.starts_with(&format!("{}=$(", build_output::IMAGE_TAG_VARIABLE))),
+        "the buildspec sets the variable it exports"
+    );
+    let committed = std::fs::read_to_string(root().join(BUILDSPEC_PATH)).unwrap();
+    assert!(
+        committed.contains(&format!(
+            "  exported-variables:\n  - {}\n",
+            build_output::IMAGE_TAG_VARIABLE
+        )),
+        "{committed}"
+    );
+    // Ops's side: the stage and action names the operating commands look for are the template's.
+    let pipeline = template(Stack::Pipeline);
+    let stages: Vec<&str> = pipeline["Resources"]["Pipeline"]["Properties"]["Stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            infra::blocks::SOURCE_STAGE,
+            infra::blocks::BUILD_STAGE,
+            infra::blocks::DEPLOY_STAGE
+        ]
+    );
+    for name in [
+        infra::blocks::BUILD_ACTION,
+        infra::blocks::CREATE_ACTION,
+        infra::blocks::SUMMARY_ACTION,
+        infra::blocks::APPROVE_ACTION,
+        infra::blocks::EXECUTE_ACTION,
+    ] {
+        action(&pipeline, name);
+    }
+}

@@ -35,6 +35,9 @@ pub struct Aws {
     pub region: String,
     /// A custom endpoint (`--endpoint-url` or `AWS_ENDPOINT_URL`), e.g. an emulator.
     pub endpoint: Option<String>,
+    /// The configuration the clients were made from: the operating commands' clients
+    /// (`crate::ops::Clients::of`) are made from it too.
+    pub config: aws_config::SdkConfig,
 }
 
 /// The profiles defined in the AWS config and credentials files (`AWS_CONFIG_FILE`,
@@ -167,7 +170,13 @@ fn clients(conf: &aws_config::SdkConfig, region: &str, endpoint: Option<String>)
         ),
         region: region.to_owned(),
         endpoint,
+        config: conf.clone(),
     }
+}
+
+/// The retry classifier every client of a session gets ([`UnreachableIsFinal`]).
+pub fn unreachable_is_final() -> SharedRetryClassifier {
+    SharedRetryClassifier::new(UnreachableIsFinal)
 }
 
 /// Clients for an emulator at `endpoint` with fixed credentials (tests; the CLI uses [`connect`]).

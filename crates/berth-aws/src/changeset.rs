@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, Change, ChangeSetStatus, ChangeSetType, Parameter, Replacement, Tag,
+    Capability, Change, ChangeSetStatus, ChangeSetType, DeploymentMode, Parameter, Replacement, Tag,
 };
 use serde_json::Value;
 
@@ -39,6 +39,9 @@ pub struct Spec {
     pub tags: Vec<(String, String)>,
     pub role_arn: Option<String>,
     pub description: String,
+    /// A drift-aware change set (`DeploymentMode: REVERT_DRIFT`): resources changed outside
+    /// CloudFormation are brought back to the template too. Updates only.
+    pub revert_drift: bool,
 }
 
 /// A unique change set name: `berth-20261126T170455Z-1a2b`.
@@ -132,6 +135,8 @@ pub async fn create(
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
+    // Drift-aware change sets are for updates: a new stack has no drift.
+    let revert_drift = spec.revert_drift && kind == ChangeSetType::Update;
     let mut req = cfn
         .create_change_set()
         .stack_name(stack)
@@ -142,6 +147,9 @@ pub async fn create(
         .set_tags(Some(tags))
         .description(&spec.description)
         .set_role_arn(spec.role_arn.clone());
+    if revert_drift {
+        req = req.deployment_mode(DeploymentMode::RevertDrift);
+    }
     req = match &spec.template {
         TemplateSource::Body(b) => req.template_body(b),
         TemplateSource::Url(u) => req.template_url(u),
@@ -226,9 +234,24 @@ pub async fn wait(
                 if means_no_changes(&reason) {
                     return Ok(Waited::NoChanges);
                 }
+                // Early validation's errors are not in the status reason: DescribeEvents has them
+                // (an emulator without that call leaves the reason alone).
+                let errors = crate::validation::errors(cfn, stack, name)
+                    .await
+                    .unwrap_or_default();
+                let found = if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "\n  CloudFormation's validation found {} error{}:\n    {}",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" },
+                        errors.join("\n    ")
+                    )
+                };
                 fail!(
                     Code::Error,
-                    "change set {name} failed: {}",
+                    "change set {name} failed: {}{found}",
                     if reason.is_empty() {
                         "no reason given"
                     } else {
@@ -260,13 +283,19 @@ pub async fn delete(cfn: &Client, stack: &str, name: &str) -> Result<()> {
 }
 
 /// One row of the change table.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Row {
     pub action: String,
     pub logical_id: String,
     pub resource_type: String,
     pub replacement: String,
     pub scope: String,
+    /// In a drift-aware change set: the resource's drift (`MODIFIED`, `DELETED`, `IN_SYNC`, ...).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub drift: String,
+    /// In a drift-aware change set: each drifted property brought back, `path: live X -> Y`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reverts: Vec<String>,
 }
 
 pub fn rows(changes: &[Change]) -> Vec<Row> {
@@ -283,6 +312,29 @@ pub fn rows(changes: &[Change]) -> Vec<Row> {
                 .as_ref()
                 .map(|s| s.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","))
                 .unwrap_or_default(),
+            drift: rc
+                .resource_drift_status
+                .as_ref()
+                .map_or("", |d| d.as_str())
+                .to_owned(),
+            reverts: rc
+                .details()
+                .iter()
+                .filter_map(|d| d.target.as_ref())
+                .filter_map(|t| {
+                    let drift = t.drift.as_ref()?;
+                    let path = t
+                        .path
+                        .clone()
+                        .or_else(|| t.name.clone())
+                        .unwrap_or_else(|| "(a property)".to_owned());
+                    Some(format!(
+                        "{path}: live {} -> {}",
+                        drift.actual_value.as_deref().unwrap_or("(not set)"),
+                        t.after_value.as_deref().unwrap_or("(removed)")
+                    ))
+                })
+                .collect(),
         })
         .collect()
 }
@@ -379,6 +431,8 @@ pub fn print(p: &Printer, stack: &str, rows: &[Row], instance_rollout: Option<&s
         rows.len(),
         if rows.len() == 1 { "" } else { "s" }
     ));
+    // A drift-aware change set says, per resource, whether it drifted: a column of its own.
+    let drift_aware = rows.iter().any(|r| !r.drift.is_empty());
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -388,17 +442,39 @@ pub fn print(p: &Printer, stack: &str, rows: &[Row], instance_rollout: Option<&s
                 "" => "-".to_owned(),
                 other => other.to_owned(),
             };
-            vec![
+            let mut row = vec![
                 r.action.clone(),
                 r.logical_id.clone(),
                 r.resource_type.clone(),
                 replacement,
-                r.scope.clone(),
-            ]
+            ];
+            if drift_aware {
+                row.push(match r.drift.as_str() {
+                    "" => "-".to_owned(),
+                    "MODIFIED" | "DELETED" => p.caution(&format!("{}  <- reverted", r.drift)),
+                    other => other.to_owned(),
+                });
+            }
+            row.push(r.scope.clone());
+            row
         })
         .collect();
-    for line in table(&["Action", "Logical ID", "Type", "Replacement", "Scope"], &cells) {
+    let header: &[&str] = if drift_aware {
+        &["Action", "Logical ID", "Type", "Replacement", "Drift", "Scope"]
+    } else {
+        &["Action", "Logical ID", "Type", "Replacement", "Scope"]
+    };
+    for line in table(header, &cells) {
         p.line(&format!("  {line}"));
+    }
+    for r in rows.iter().filter(|r| !r.reverts.is_empty()) {
+        p.line(&format!(
+            "  {} drifted; the change set brings back:",
+            r.logical_id
+        ));
+        for revert in &r.reverts {
+            p.line(&format!("    {revert}"));
+        }
     }
     let replaced = rows
         .iter()
@@ -449,6 +525,7 @@ mod tests {
             resource_type: ty.to_owned(),
             replacement: String::new(),
             scope: "Properties".to_owned(),
+            ..Row::default()
         }
     }
 

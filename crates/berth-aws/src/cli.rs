@@ -3,7 +3,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use cli::{AwsArgs, Cli, Command, OutputFormat, SecretsCommand, StackArg};
+use cli::{
+    AwsArgs, Cli, Command, LogsCommand, OutputFormat, PipelineCommand, SecretsCommand, ServiceCommand,
+    StackArg,
+};
 use environment::{Environment, Inputs};
 use pipeline_model::{Names, Stack, pipeline_outputs, service_params};
 
@@ -14,7 +17,7 @@ use crate::fail;
 use crate::follow::{Interrupt, Pacing};
 use crate::output::Printer;
 use crate::prompt::{Confirm, Terminal};
-use crate::{aws, commands, secrets};
+use crate::{aws, commands, drift, logs, ops, pipeline, secrets, service};
 use pipeline_model::secrets as secrets_model;
 
 /// `text` as one shell word.
@@ -76,6 +79,7 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     let reads_only = matches!(
         &command,
         Command::Status(_)
+            | Command::Service(_)
             | Command::Secrets(cli::SecretsArgs {
                 command: SecretsCommand::List { .. } | SecretsCommand::Check { .. },
                 ..
@@ -131,6 +135,10 @@ fn aws_args_of(c: &Command) -> Option<&AwsArgs> {
         Command::Rollback(r) => Some(&r.aws),
         Command::Secrets(s) => Some(&s.aws),
         Command::Ami(a) => Some(&a.aws),
+        Command::Pipeline(a) => Some(&a.aws),
+        Command::Service(a) => Some(&a.aws),
+        Command::Logs(a) => Some(&a.aws),
+        Command::Drift(a) => Some(&a.aws),
         _ => None,
     }
 }
@@ -219,6 +227,7 @@ pub async fn run(
                 template_bucket,
                 execute_hint: format!("{} --execute {{change_set}}", t.hint("deploy")),
                 watch_hint: format!("{} --watch", t.hint("status")),
+                revert_drift: d.revert_drift,
             };
             deploy::deploy(&env, &req, &opts).await?;
             Ok(Code::Ok)
@@ -229,7 +238,8 @@ pub async fn run(
             if t.stack == Stack::Pipeline {
                 t.gate_deploy_stage(&mut req, p).await?;
             }
-            let changes = commands::diff(&t.env(&ui), &req, d.output == OutputFormat::Json).await?;
+            let changes =
+                commands::diff(&t.env(&ui), &req, d.output == OutputFormat::Json, d.revert_drift).await?;
             Ok(if changes && d.exit_code {
                 Code::Changes
             } else {
@@ -262,6 +272,66 @@ pub async fn run(
             let t = Opened::open(&r.aws, &r.target, Gate::StageOnly).await?;
             commands::rollback(&t.env(&ui), &t.stack_name(), &r.skip, r.progress).await?;
             Ok(Code::Ok)
+        }
+        Command::Pipeline(a) => {
+            let o = Operating::open(&a.aws, a.command.stage()).await?;
+            let ctx = o.ctx(&ui);
+            match a.command {
+                PipelineCommand::Status { runs, output, .. } => {
+                    pipeline::status(&ctx, runs, output == OutputFormat::Json).await
+                }
+                PipelineCommand::Watch {
+                    execution, progress, ..
+                } => pipeline::watch(&ctx, execution, progress).await,
+                PipelineCommand::Release { watch, progress, .. } => {
+                    pipeline::release(&ctx, watch, progress).await
+                }
+                PipelineCommand::Approve { comment, yes, .. } => {
+                    pipeline::answer(&ctx, true, comment, yes).await
+                }
+                PipelineCommand::Reject { comment, yes, .. } => {
+                    pipeline::answer(&ctx, false, comment, yes).await
+                }
+                PipelineCommand::Retry {
+                    execution,
+                    all_actions,
+                    watch,
+                    progress,
+                    ..
+                } => pipeline::retry(&ctx, execution, all_actions, watch, progress).await,
+            }
+        }
+        Command::Service(a) => {
+            let ServiceCommand::Status {
+                stage,
+                watch,
+                events,
+                output,
+            } = a.command;
+            let o = Operating::open(&a.aws, &stage).await?;
+            service::status(&o.ctx(&ui), watch, events, output == OutputFormat::Json).await
+        }
+        Command::Logs(a) => {
+            let o = Operating::open(&a.aws, &a.command.flags().stage).await?;
+            let ctx = o.ctx(&ui);
+            match a.command {
+                LogsCommand::Service { flags } => logs::service(&ctx, &flags).await,
+                LogsCommand::Build { flags, build } => logs::build(&ctx, &flags, build).await,
+            }
+        }
+        Command::Drift(a) => {
+            let o = Operating::open(&a.aws, &a.target.stage).await?;
+            let drifted = drift::run(
+                &o.ctx(&ui),
+                stack_of(a.target.stack),
+                a.output == OutputFormat::Json,
+            )
+            .await?;
+            Ok(if drifted && a.exit_code {
+                Code::Changes
+            } else {
+                Code::Ok
+            })
         }
         Command::Bench(_)
         | Command::Ci
@@ -392,6 +462,47 @@ impl Opened {
             .as_ref()
             .ok_or_else(|| Failure::new(Code::Error, "a request needs the checked environment"))?;
         request(env, &self.stage, self.stack, image_tag, role_arn)
+    }
+}
+
+/// An operating command's stage and clients (`pipeline`, `service`, `logs`, `drift`): the stage's
+/// names and region only, like `status`.
+struct Operating {
+    stage: infra::Stage,
+    region: String,
+    clients: ops::Clients,
+    flags: String,
+}
+
+impl Operating {
+    async fn open(aws_args: &AwsArgs, stage: &str) -> Result<Operating> {
+        let stage = load_stage(aws_args.stages.as_deref(), stage)?;
+        let region = aws_args.region.clone().unwrap_or_else(|| stage.region.clone());
+        let session = aws::connect(
+            aws_args.profile.as_deref(),
+            &region,
+            aws_args.endpoint_url.as_deref(),
+        )
+        .await;
+        Ok(Operating {
+            stage,
+            region,
+            clients: ops::Clients::of(&session),
+            flags: global_flags(aws_args),
+        })
+    }
+
+    fn ctx<'a>(&'a self, ui: &Ui<'a>) -> ops::Ctx<'a> {
+        ops::Ctx {
+            aws: &self.clients,
+            names: self.stage.names(),
+            region: &self.region,
+            printer: ui.p,
+            confirm: ui.confirm,
+            pacing: ui.pacing,
+            interrupt: ui.interrupt,
+            flags: self.flags.clone(),
+        }
     }
 }
 

@@ -12,8 +12,9 @@ use crate::fail;
 use crate::follow::{self, Progress};
 use crate::stack::{self, Class};
 
-/// `diff`: the change set deploy would create, shown and deleted. Returns whether there are changes.
-pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> {
+/// `diff`: the change set deploy would create, shown and deleted (drift-aware with `revert_drift`).
+/// Returns whether there are changes.
+pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool, revert_drift: bool) -> Result<bool> {
     let p = env.printer;
     let name = &req.stack_name;
     let existing = stack::describe(env.cfn, name).await?;
@@ -29,6 +30,7 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
                 resource_type: r["Type"].as_str().unwrap_or_default().to_owned(),
                 replacement: String::new(),
                 scope: String::new(),
+                ..changeset::Row::default()
             })
             .collect();
         p.line(&format!("{name} does not exist: deploy would create it"));
@@ -53,6 +55,7 @@ pub async fn diff(env: &Env<'_>, req: &Request, json_out: bool) -> Result<bool> 
         tags: req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         role_arn: req.role_arn.clone(),
         description: format!("berth diff: {}", req.description),
+        revert_drift,
     };
     if req.template_body.len() > deploy::INLINE_LIMIT {
         fail!(

@@ -65,6 +65,8 @@ pub struct Options {
     pub execute_hint: String,
     /// The command that resumes watching the stack.
     pub watch_hint: String,
+    /// A drift-aware change set (`DeploymentMode: REVERT_DRIFT`).
+    pub revert_drift: bool,
 }
 
 /// How a deploy ended well.
@@ -121,6 +123,7 @@ pub async fn deploy(env: &Env<'_>, req: &Request, opts: &Options) -> Result<Outc
         tags: req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         role_arn: req.role_arn.clone(),
         description: req.description.clone(),
+        revert_drift: opts.revert_drift,
     };
     let cs_name = changeset::unique_name();
     p.line(&format!(

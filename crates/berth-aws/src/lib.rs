@@ -1,5 +1,6 @@
-//! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback|secrets` run this
-//! crate's binary, so that the rest of berth (and `cargo xtask synth`) never compiles the AWS SDK.
+//! Everything in berth that talks to AWS. `cargo xtask deploy|diff|destroy|status|rollback|secrets|ami`
+//! and the commands that operate a stage (`pipeline`, `service`, `logs`, `drift`) run this crate's
+//! binary, so that the rest of berth (and `cargo xtask synth`) never compiles the AWS SDK.
 
 pub mod ami;
 pub mod aws;
@@ -7,9 +8,15 @@ pub mod changeset;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
+pub mod drift;
 pub mod exit;
 pub mod follow;
+pub mod logs;
+pub mod ops;
 pub mod output;
+pub mod pipeline;
 pub mod prompt;
 pub mod secrets;
+pub mod service;
 pub mod stack;
+pub mod validation;

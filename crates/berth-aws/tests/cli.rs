@@ -160,3 +160,90 @@ fn an_endpoint_that_refuses_is_named_with_what_to_check() {
     assert!(text.contains("hint: check the region"), "{text}");
     assert!(text.contains("cause: "), "{text}");
 }
+
+#[test]
+fn the_operating_commands_answer_help_usage_errors_and_unknown_stages() {
+    let o = berth(&["pipeline", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    for c in ["status", "watch", "release", "approve", "reject", "retry"] {
+        assert!(all(&o).contains(&format!("  {c}")), "{c}:\n{}", all(&o));
+    }
+    let o = berth(&["pipeline", "approve", "--help"]);
+    assert!(
+        all(&o).contains("--yes") && all(&o).contains("--comment <TEXT>"),
+        "{}",
+        all(&o)
+    );
+    let o = berth(&["logs", "--help"]);
+    assert!(
+        all(&o).contains("  service") && all(&o).contains("  build"),
+        "{}",
+        all(&o)
+    );
+    for args in [
+        &["pipeline", "status", "--stage", "dev", "--runs", "0"][..],
+        &["service", "status"][..],
+        &["logs", "build", "--stage", "dev", "--colour"][..],
+        &["drift", "--stage", "dev"][..],
+    ] {
+        let o = berth(args);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", all(&o));
+    }
+    for args in [
+        &["pipeline", "status", "--stage", "qa"][..],
+        &["service", "status", "--stage", "qa"][..],
+        &["logs", "service", "--stage", "qa"][..],
+        &["drift", "service", "--stage", "qa"][..],
+    ] {
+        let o = berth(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", all(&o));
+        assert!(
+            all(&o).contains("no stage `qa`: expected one of: dev, prod"),
+            "{args:?}: {}",
+            all(&o)
+        );
+    }
+    // A bad --since is a usage error, before any call (nothing listens on port 9).
+    let o = berth(&[
+        "logs",
+        "service",
+        "--stage",
+        "dev",
+        "--since",
+        "yesterday",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(o.status.code(), Some(64), "{}", all(&o));
+    assert!(
+        all(&o)
+            .contains("--since yesterday: expected a duration (30s, 10m, 2h, 1d, 1h30m) or an RFC 3339 time"),
+        "{}",
+        all(&o)
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_by_the_operating_commands_too() {
+    for args in [
+        &["pipeline", "status", "--stage", "dev"][..],
+        &["service", "status", "--stage", "dev"][..],
+        &["logs", "build", "--stage", "dev"][..],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+            .args(args)
+            .args(["--endpoint-url", "http://127.0.0.1:9"])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", all(&o));
+        assert!(
+            all(&o).contains("could not reach the endpoint http://127.0.0.1:9"),
+            "{args:?}: {}",
+            all(&o)
+        );
+    }
+}

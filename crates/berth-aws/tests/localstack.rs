@@ -86,6 +86,7 @@ fn options(recreate_failed: bool) -> Options {
         template_bucket: None,
         execute_hint: "--execute {change_set}".to_owned(),
         watch_hint: "status --watch".to_owned(),
+        revert_drift: false,
     }
 }
 

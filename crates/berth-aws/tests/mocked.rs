@@ -161,6 +161,7 @@ fn options() -> Options {
         template_bucket: None,
         execute_hint: "cargo xtask deploy service --stage dev --execute {change_set}".to_owned(),
         watch_hint: "cargo xtask status service --stage dev --watch".to_owned(),
+        revert_drift: false,
     }
 }
 

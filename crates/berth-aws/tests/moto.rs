@@ -574,6 +574,8 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
     let out = ok(berth(&server, &["deploy", "service", "--stage", "dev", "--yes"]));
     assert!(out.contains("no changes"), "{out}");
 
+    operate_the_stage(&server, &service, &berth);
+
     // A changed stage value: the diff shows it (exit 2 with --exit-code), and it deploys.
     let changed = stages_dir(&example.replace("  min_count: 2\n", "  min_count: 3\n"));
     let changed = changed.path().to_str().unwrap();
@@ -663,6 +665,151 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
     let out = ok(berth(&server, &["status", "pipeline", "--stage", "dev"]));
     assert!(out.contains("does not exist"), "{out}");
     assert!(Path::new(&server.endpoint).to_str().is_some());
+}
+
+/// `service status` and `logs` on the deployed stage, where moto models them: ECS (the service, its
+/// deployment and task definition; no container instance registers, so no task runs and moto leaves
+/// the desired count at 0), the target group's health (no target), CloudWatch Logs (the service's log
+/// group, with lines the test puts). moto has no CodeBuild project here (its CloudFormation skips
+/// them): `logs build` says which command creates it.
+fn operate_the_stage(
+    server: &Server,
+    service: &std::collections::BTreeMap<String, String>,
+    berth: &dyn Fn(&Server, &[&str]) -> Output,
+) {
+    let cluster = &service["Cluster"];
+    let name = service["Service"].rsplit('/').next().unwrap();
+    let out = ok(berth(server, &["service", "status", "--stage", "dev"]));
+    let flat: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        flat[0],
+        format!("service {name} (cluster {cluster}, stage dev): ACTIVE, 0 desired, 0 running, 0 pending"),
+        "{out}"
+    );
+    assert!(
+        flat.iter().any(|l| l.starts_with("ecs-svc/")
+            && l.contains(&format!("PRIMARY COMPLETED sample-dev:1 {} 0 0 0 0", &TAG[..12]))),
+        "the deployment and the image tag it runs: {out}"
+    );
+    let target_group =
+        aws(server, &["elbv2", "describe-target-groups"])["TargetGroups"][0]["TargetGroupName"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    for line in [
+        "tasks (0):".to_owned(),
+        format!("targets (target group {target_group}):"),
+        "none registered".to_owned(),
+        "instances (the cluster's container instances):".to_owned(),
+    ] {
+        assert!(flat.contains(&line), "{line:?} missing:\n{out}");
+    }
+    let json = ok(berth(
+        server,
+        &["service", "status", "--stage", "dev", "--output", "json"],
+    ));
+    let v: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(v["deployments"][0]["image_tag"], TAG);
+    assert_eq!(v["deployments"][0]["status"], "PRIMARY");
+    assert_eq!(v["cluster"], cluster.as_str());
+
+    // The app's log: two lines of its JSON and one that is not, a minute ago.
+    let group = "/berth/sample/dev/service";
+    let stream = "app/app/0123456789abcdef0123456789abcdef";
+    aws(
+        server,
+        &[
+            "logs",
+            "create-log-stream",
+            "--log-group-name",
+            group,
+            "--log-stream-name",
+            stream,
+        ],
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ts = |ms: i64| {
+        aws_smithy_types::DateTime::from_millis(ms)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+    };
+    let line = |ms: i64, fields: Value| {
+        let mut all = serde_json::json!({"ts": ts(ms)});
+        all.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        serde_json::json!({"timestamp": ms, "message": all.to_string()})
+    };
+    let events = serde_json::json!([
+        line(now_ms - 60_000, serde_json::json!({"level": "info", "msg": "listening", "address": "0.0.0.0:8080", "image_tag": &TAG[..12]})),
+        line(now_ms - 59_000, serde_json::json!({"level": "warn", "msg": "slow request", "path": "/slow", "ms": 1500})),
+        {"timestamp": now_ms - 58_000, "message": "not JSON: a line another tool wrote"},
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, events.to_string()).unwrap();
+    aws(
+        server,
+        &[
+            "logs",
+            "put-log-events",
+            "--log-group-name",
+            group,
+            "--log-stream-name",
+            stream,
+            "--log-events",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    let out = berth(server, &["logs", "service", "--stage", "dev"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l[25..].to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "INFO   01234567  listening  address=0.0.0.0:8080 image_tag={}",
+                &TAG[..12]
+            ),
+            "WARN   01234567  slow request  ms=1500 path=/slow".to_owned(),
+            "-      01234567  not JSON: a line another tool wrote".to_owned(),
+        ],
+        "{}",
+        text(&out)
+    );
+    let out = berth(
+        server,
+        &["logs", "service", "--stage", "dev", "--raw", "--filter", "slow"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let raw = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(raw.lines().count(), 1, "{raw}");
+    assert!(
+        raw.starts_with("{\"ts\":") && raw.contains("\"msg\":\"slow request\""),
+        "{raw}"
+    );
+    let out = berth(server, &["logs", "service", "--stage", "dev", "--since", "10s"]);
+    assert!(
+        out.status.success() && text(&out).contains("no log lines in /berth/sample/dev/service since"),
+        "{}",
+        text(&out)
+    );
+    let out = berth(server, &["logs", "build", "--stage", "dev"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("error: stage dev has no build project yet (no sample-dev): `cargo xtask deploy pipeline --stage dev"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Standard base64 (what UserData comes back as).

@@ -218,7 +218,7 @@ fn put_list_check_rm_against_moto() {
     exits(
         &put(&["DB_PASSWORD", "--stage", "dev"], "second-value"),
         3,
-        "already exists: nothing written. Pass --overwrite",
+        "already exists with another value: nothing written. Pass --overwrite",
     );
     assert_eq!(stored(&server).as_deref(), Some("first-value"));
 

@@ -43,15 +43,15 @@ impl Code {
             Code::Error => {
                 "the command failed: bad input, an AWS call failed (the message says why, with a `hint:` where one helps)"
             }
-            Code::Changes => "`diff --exit-code`: there are changes",
+            Code::Changes => "`diff --exit-code`: there are changes; `drift --exit-code`: a resource drifted",
             Code::Refused => {
-                "refused: confirmation needed (no terminal and no `--yes`) or declined; `secrets put` without `--overwrite` on an existing secret"
+                "refused: confirmation needed (no terminal and no `--yes`) or declined (`deploy`, `destroy`, `pipeline approve\\|reject`); `secrets put` without `--overwrite` on an existing secret"
             }
             Code::StackFailed => {
-                "the stack operation failed; the root cause (the first failed resources and their reasons) is printed"
+                "the stack operation, pipeline run or service rollout followed failed; the root cause (the first failed resources, the failed action's error and log, the stopped tasks) is printed"
             }
             Code::Blocked => {
-                "the stack's state blocks the command: an operation in progress, a failed creation, a failed rollback"
+                "the stack's or pipeline's state blocks the command: an operation in progress, a failed creation, a failed rollback; no approval waiting, no failed stage to retry"
             }
             Code::SecretsMissing => {
                 "declared secrets are missing (`secrets check`; `deploy service` checks before its change set)"
@@ -61,7 +61,7 @@ impl Code {
             }
             Code::Usage => "usage error (unknown flag, missing argument, a profile no config file defines)",
             Code::Interrupted => {
-                "interrupted (Ctrl-C): before execution nothing is executed (the prepared change set is deleted, or named when it cannot be); while following, the stack operation goes on"
+                "interrupted (Ctrl-C): before execution nothing is executed (the prepared change set is deleted, or named when it cannot be); while following (a stack, a run, a rollout, a log), what was followed goes on"
             }
         }
     }

@@ -118,6 +118,15 @@ pub enum Command {
     Secrets(SecretsArgs),
     /// The stage's pinned AMI against AWS's current ECS-optimized one; --write pins the current one
     Ami(AmiArgs),
+    /// The stage's pipeline: its latest runs, following one, starting one, answering its approval,
+    /// retrying a failed stage
+    Pipeline(PipelineArgs),
+    /// The stage's running service: deployments, tasks, targets, instances, events, alarms
+    Service(ServiceArgs),
+    /// The app's log (JSON lines, pretty-printed) or the build's log
+    Logs(LogsArgs),
+    /// What changed outside CloudFormation: each drifted resource, property by property
+    Drift(DriftArgs),
     /// Provision the pinned Python tools (cfn-lint, ...) under target/tools and print their location
     Tools,
 }
@@ -322,6 +331,10 @@ pub struct DeployArgs {
     /// The role CloudFormation uses (default: the stack's, or your credentials)
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
+    /// A drift-aware change set: also bring back what changed outside CloudFormation to what the
+    /// template says (DeploymentMode REVERT_DRIFT; see `drift`)
+    #[arg(long, conflicts_with = "execute")]
+    pub revert_drift: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -336,6 +349,9 @@ pub struct DiffArgs {
     /// Service stack: the image tag to compare with (default: keep the deployed one)
     #[arg(long, value_name = "TAG")]
     pub image_tag: Option<String>,
+    /// The drift-aware change set: what a deploy with --revert-drift would change, drift included
+    #[arg(long)]
+    pub revert_drift: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
     #[command(flatten)]
@@ -469,6 +485,213 @@ impl SecretsCommand {
     }
 }
 
+// ---- operating a stage: the pipeline, the running service, the logs, drift -------------------------
+
+#[derive(clap::Args, Debug)]
+pub struct PipelineArgs {
+    #[command(subcommand)]
+    pub command: PipelineCommand,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PipelineCommand {
+    /// The latest runs: trigger, source revisions (commit and message), the image built, every stage
+    /// and action with its status and duration
+    Status {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// How many runs, newest first
+        #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=20))]
+        runs: i32,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+    /// Follow the running run (or --execution ID) to its end; on failure, the root cause
+    #[command(
+        after_help = "Exit 0 when the run succeeds, 4 when it fails or is stopped (the root cause is printed),         130 on Ctrl-C (the run goes on)."
+    )]
+    Watch {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// A run's execution ID (default: the one in progress, else the latest)
+        #[arg(long, value_name = "ID")]
+        execution: Option<String>,
+        /// How to show progress (default: bar on a terminal, lines otherwise)
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: Progress,
+    },
+    /// Start a run now (from the sources' latest commits)
+    Release {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Follow the run to its end
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: Progress,
+    },
+    /// Approve the change set waiting in the deploy stage: shows it first, then asks
+    Approve {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// What the approval records (default: who approved, from berth)
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Answer without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Reject the change set waiting in the deploy stage (it is not executed): shows it first, then asks
+    Reject {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Why (recorded with the rejection)
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Answer without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Retry the failed stage of the latest run (or of --execution ID)
+    Retry {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// The run whose failed stage to retry (default: the failed stage's latest run)
+        #[arg(long, value_name = "ID")]
+        execution: Option<String>,
+        /// Run every action of the stage again, not only the failed ones
+        #[arg(long)]
+        all_actions: bool,
+        /// Follow the run to its end
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: Progress,
+    },
+}
+
+impl PipelineCommand {
+    /// The stage the command is about.
+    pub fn stage(&self) -> &str {
+        match self {
+            PipelineCommand::Status { stage, .. }
+            | PipelineCommand::Watch { stage, .. }
+            | PipelineCommand::Release { stage, .. }
+            | PipelineCommand::Approve { stage, .. }
+            | PipelineCommand::Reject { stage, .. }
+            | PipelineCommand::Retry { stage, .. } => stage,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub command: ServiceCommand,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceCommand {
+    /// Deployments (rollout state; desired, running, pending, failed tasks), tasks (instance, image
+    /// tag, health, stop reason), target health, the instances, recent events, the deployment alarms
+    #[command(
+        after_help = "With --watch: refreshed until the rollout ends (exit 0; 4 when it failed), or Ctrl-C (130)."
+    )]
+    Status {
+        /// The stage (a file infra/stages/<STAGE>.yaml)
+        #[arg(long)]
+        stage: String,
+        /// Refresh until the rollout ends
+        #[arg(long)]
+        watch: bool,
+        /// Service events to show, newest first
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        events: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    #[command(subcommand)]
+    pub command: LogsCommand,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// What every `logs` command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LogFlags {
+    /// The stage (a file infra/stages/<STAGE>.yaml)
+    #[arg(long)]
+    pub stage: String,
+    /// Keep printing new lines until Ctrl-C (a build's log: until the build ends)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only lines newer than this: a duration (30s, 10m, 2h, 1d) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only lines containing this text
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Print the lines as logged, without pretty-printing
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogsCommand {
+    /// The app's log: its JSON lines as level, time, message and fields (default: the last 10 minutes)
+    Service {
+        #[command(flatten)]
+        flags: LogFlags,
+    },
+    /// The build's log: the latest build of the stage's pipeline, or --build ID
+    Build {
+        #[command(flatten)]
+        flags: LogFlags,
+        /// A build ID (`<project>:<uuid>`, or the uuid alone)
+        #[arg(long, value_name = "ID")]
+        build: Option<String>,
+    },
+}
+
+impl LogsCommand {
+    pub fn flags(&self) -> &LogFlags {
+        match self {
+            LogsCommand::Service { flags } | LogsCommand::Build { flags, .. } => flags,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Then `cargo xtask diff <stack> --stage S --revert-drift` shows the change set that brings \
+    the drifted resources back to the template, and `deploy ... --revert-drift` executes it."
+)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Exit with 2 when a resource drifted
+    #[arg(long)]
+    pub exit_code: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,6 +722,88 @@ mod tests {
     }
 
     #[test]
+    fn the_operating_commands_parse_with_their_flags() {
+        let cli = parse(&[
+            "pipeline",
+            "watch",
+            "--stage",
+            "dev",
+            "--execution",
+            "e-1",
+            "--progress",
+            "quiet",
+            "--region",
+            "eu-west-1",
+        ])
+        .unwrap();
+        let Some(Command::Pipeline(p)) = cli.command else {
+            panic!("pipeline")
+        };
+        assert_eq!(p.command.stage(), "dev");
+        assert_eq!(p.aws.region.as_deref(), Some("eu-west-1"));
+        assert!(matches!(
+            p.command,
+            PipelineCommand::Watch { execution: Some(ref e), progress: Progress::Quiet, .. } if e == "e-1"
+        ));
+        let cli = parse(&[
+            "pipeline",
+            "approve",
+            "--stage",
+            "prod",
+            "--comment",
+            "ship it",
+            "-y",
+        ])
+        .unwrap();
+        let Some(Command::Pipeline(p)) = cli.command else {
+            panic!("pipeline")
+        };
+        assert!(matches!(
+            p.command,
+            PipelineCommand::Approve { yes: true, comment: Some(ref c), .. } if c == "ship it"
+        ));
+        let cli = parse(&[
+            "logs", "service", "--stage", "dev", "-f", "--since", "1h", "--filter", "error", "--raw",
+        ])
+        .unwrap();
+        let Some(Command::Logs(l)) = cli.command else {
+            panic!("logs")
+        };
+        let f = l.command.flags();
+        assert!(f.follow && f.raw);
+        assert_eq!(
+            (f.since.as_deref(), f.filter.as_deref()),
+            (Some("1h"), Some("error"))
+        );
+        let cli = parse(&[
+            "service", "status", "--stage", "dev", "--watch", "--output", "json",
+        ])
+        .unwrap();
+        let Some(Command::Service(s)) = cli.command else {
+            panic!("service")
+        };
+        assert!(matches!(
+            s.command,
+            ServiceCommand::Status {
+                watch: true,
+                output: OutputFormat::Json,
+                events: 8,
+                ..
+            }
+        ));
+        let cli = parse(&["drift", "pipeline", "--stage", "dev", "--exit-code"]).unwrap();
+        let Some(Command::Drift(d)) = cli.command else {
+            panic!("drift")
+        };
+        assert!(d.exit_code && d.target.stack == StackArg::Pipeline);
+        let cli = parse(&["diff", "service", "--stage", "dev", "--revert-drift"]).unwrap();
+        let Some(Command::Diff(d)) = cli.command else {
+            panic!("diff")
+        };
+        assert!(d.revert_drift);
+    }
+
+    #[test]
     fn usage_errors_and_help_have_their_exit_codes() {
         for args in [
             &["synth", "--colour"][..],
@@ -519,12 +824,26 @@ mod tests {
             let e = parse(args).unwrap_err();
             assert_eq!(clap_exit_code(&e), Code::Usage, "{args:?}");
         }
+        for args in [
+            &["pipeline", "status"][..],
+            &["pipeline", "watch", "--stage", "dev", "--progress", "spinner"][..],
+            &["pipeline", "status", "--stage", "dev", "--runs", "21"][..],
+            &["service", "status", "--stage", "dev", "--watch", "yes"][..],
+            &["logs", "service"][..],
+            &["logs", "build", "--stage", "dev", "--build"][..],
+            &["drift", "everything", "--stage", "dev"][..],
+            &["diff", "service", "--stage", "dev", "--revert-drift", "yes"][..],
+        ] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(clap_exit_code(&e), Code::Usage, "{args:?}");
+        }
         let e = parse(&["deploy", "--help"]).unwrap_err();
         assert_eq!(clap_exit_code(&e), Code::Ok);
         let help = e.to_string();
         assert!(help.contains("Usage: cargo xtask deploy"), "{help}");
         for flag in [
             "--yes",
+            "--revert-drift",
             "--no-execute",
             "--execute <CHANGE_SET>",
             "--recreate-failed",

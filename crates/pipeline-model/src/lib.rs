@@ -28,6 +28,9 @@ pub mod build_output {
     pub const FILE_NAME: &str = "build.json";
     /// The key holding the image tag (what `Fn::GetParam` reads).
     pub const TAG_KEY: &str = "tag";
+    /// The variable the build exports (CodeBuild `exported-variables`) with the same image tag: what
+    /// `cargo xtask pipeline status` shows as the image a run built.
+    pub const IMAGE_TAG_VARIABLE: &str = "IMAGE_TAG";
 
     /// The content of `build.json`. Unknown keys are rejected, so a change of shape on one side fails
     /// the other side's test.

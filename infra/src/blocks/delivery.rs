@@ -21,6 +21,17 @@ use crate::naming::StageNames;
 
 /// The stage of the pipeline that changes the service.
 pub const DEPLOY_STAGE: &str = "Deploy";
+/// The first stage: the two sources (its actions are named after their artifacts).
+pub const SOURCE_STAGE: &str = "Source";
+/// The stage that builds the image, and its one action.
+pub const BUILD_STAGE: &str = "Build";
+pub const BUILD_ACTION: &str = "Build";
+/// The deploy stage's actions, in their order: the change set, its summary, the approval, the
+/// execution.
+pub const CREATE_ACTION: &str = "CreateChangeSet";
+pub const SUMMARY_ACTION: &str = "SummarizeChangeSet";
+pub const APPROVE_ACTION: &str = "Approve";
+pub const EXECUTE_ACTION: &str = "ExecuteChangeSet";
 
 /// Its actions' order: the change set, its summary, the approval, the execution.
 pub const CREATE_ORDER: u32 = 1;
@@ -230,14 +241,14 @@ impl DeliveryPipeline {
         ))
         .capability(Capability::NamedIam)
         .role_arn(props.deploy_role.arn())
-        .action("CreateChangeSet", &[artifacts::INFRA_SOURCE, artifacts::BUILD])
+        .action(CREATE_ACTION, &[artifacts::INFRA_SOURCE, artifacts::BUILD])
         .run_order(CREATE_ORDER);
         // After the change set exists: what it changes, for the approver to read...
         let summarize = CodeBuild::new(props.summary.project.to_ref())
             .env(STACK_VAR, stack())
             .env(CHANGE_SET_VAR, change_set())
             .namespace(NAMESPACE)
-            .action("SummarizeChangeSet", &[artifacts::INFRA_SOURCE], &[])
+            .action(SUMMARY_ACTION, &[artifacts::INFRA_SOURCE], &[])
             .run_order(SUMMARY_ORDER);
         // ...then the approval, which shows it and links to the change set...
         let approve = ManualApproval {
@@ -248,11 +259,11 @@ impl DeliveryPipeline {
             notification_arn: Some(approvals_topic.to_ref()),
             external_entity_link: Some(format!("#{{{NAMESPACE}.LINK}}").into()),
         }
-        .action("Approve")
+        .action(APPROVE_ACTION)
         .run_order(APPROVE_ORDER);
         // ...then the execution.
         let execute_change_set = CloudFormation::change_set_execute(stack(), change_set())
-            .action("ExecuteChangeSet", &[])
+            .action(EXECUTE_ACTION, &[])
             .run_order(EXECUTE_ORDER);
         let trigger = |source: &str, git: GitSource| {
             codepipeline::pipeline::PipelineTriggerDeclaration::new(
@@ -278,15 +289,15 @@ impl DeliveryPipeline {
                             source(artifacts::APP_SOURCE, src.app),
                             source(artifacts::INFRA_SOURCE, src.infra),
                         ],
-                        "Source",
+                        SOURCE_STAGE,
                     ),
                     codepipeline::pipeline::StageDeclaration::new(
                         vec![CodeBuild::new(props.build.to_ref()).action(
-                            "Build",
+                            BUILD_ACTION,
                             &[artifacts::APP_SOURCE],
                             &[artifacts::BUILD],
                         )],
-                        "Build",
+                        BUILD_STAGE,
                     ),
                     codepipeline::pipeline::StageDeclaration::new(
                         vec![

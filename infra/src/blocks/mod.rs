@@ -32,8 +32,9 @@ pub use container_instances::{
     SUSPENDED_DURING_REPLACEMENT, TARGET_CAPACITY_PERCENT,
 };
 pub use delivery::{
-    APPROVE_ORDER, Approval, CREATE_ORDER, DEPLOY_STAGE, DeliveryPipeline, DeliveryPipelineProps,
-    EXECUTE_ORDER, GitSource, SUMMARY_ORDER, Sources,
+    APPROVE_ACTION, APPROVE_ORDER, Approval, BUILD_ACTION, BUILD_STAGE, CREATE_ACTION, CREATE_ORDER,
+    DEPLOY_STAGE, DeliveryPipeline, DeliveryPipelineProps, EXECUTE_ACTION, EXECUTE_ORDER, GitSource,
+    SOURCE_STAGE, SUMMARY_ACTION, SUMMARY_ORDER, Sources,
 };
 pub use deploy_policy::{ServiceDeployPolicy, ServiceDeployPolicyProps};
 pub use ecs_service::{
