@@ -385,7 +385,7 @@ fn at_a_terminal(body: &str, env: &[(&str, &str)]) -> String {
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
-        .expect("script (util-linux) runs");
+        .expect("`script` from util-linux runs these tests in a pseudo-terminal: install util-linux");
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
