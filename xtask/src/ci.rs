@@ -10,46 +10,24 @@ use crate::{checkov, codegen, lint_templates, parliament, tools, util};
 pub fn run() -> Result<()> {
     let started = Instant::now();
     let mut steps: Vec<(&str, f64)> = Vec::new();
-    let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
-        eprintln!("\n==> {name}");
-        let t = Instant::now();
-        f()?;
-        steps.push((name, t.elapsed().as_secs_f64()));
-        Ok(())
-    };
+    // The Python tools download while cargo compiles: pip waits on the network, clippy on the CPU.
+    let provisioning = std::thread::spawn(provision_all);
     // Two workspaces: the main one, and the AWS half (crates/berth-aws, its own lock file).
     let aws = ["--manifest-path", util::AWS_MANIFEST];
-    step("cargo fmt --check", &mut || {
+    step(&mut steps, "cargo fmt --check", || {
         util::run(util::cargo().args(["fmt", "--all", "--check"]))?;
         util::run(util::cargo().args(["fmt", "--all", "--check"]).args(aws))
     })?;
-    step("cargo clippy", &mut || {
+    step(&mut steps, "cargo clippy", || {
         let lint = ["--all-targets", "--", "-D", "warnings"];
         util::run(util::cargo().args(["clippy", "--workspace"]).args(lint))?;
         util::run(util::cargo().arg("clippy").args(aws).args(lint))
     })?;
-    let mut py = None;
-    step("provision Python tools", &mut || {
-        py = Some(tools::python_tools()?);
-        Ok(())
-    })?;
-    let py = py.expect("provisioned above");
-    let mut ls = None;
-    step("provision LocalStack", &mut || {
-        ls = Some(tools::localstack_tools()?);
-        Ok(())
-    })?;
-    let ls = ls.expect("provisioned above");
-    let mut ck = None;
-    step("provision checkov", &mut || {
-        ck = Some(tools::checkov_tools()?);
-        Ok(())
-    })?;
-    let ck = ck.expect("provisioned above");
-    step("generated resource types are fresh", &mut || {
+    let (py, ls, ck) = step_join(&mut steps, provisioning)?;
+    step(&mut steps, "generated resource types are fresh", || {
         codegen::run(util::Mode::Check)
     })?;
-    step("synth --check", &mut || {
+    step(&mut steps, "synth --check", || {
         crate::synth::run(&cli::SynthArgs {
             stage: None,
             format: cli::TemplateFormat::Yaml,
@@ -59,14 +37,17 @@ pub fn run() -> Result<()> {
         })
     })?;
     step(
+        &mut steps,
         "cfn-lint on the synthesized templates, for every stage",
-        &mut || lint_templates::run(&py, "yaml"),
+        || lint_templates::run(&py, "yaml"),
     )?;
-    step("checkov on the synthesized templates", &mut || checkov::run(&ck))?;
-    step("parliament on every policy document", &mut || {
+    step(&mut steps, "checkov on the synthesized templates", || {
+        checkov::run(&ck)
+    })?;
+    step(&mut steps, "parliament on every policy document", || {
         parliament::run(&py)
     })?;
-    step("cargo test", &mut || {
+    step(&mut steps, "cargo test", || {
         for args in [&["--workspace"][..], &aws[..]] {
             util::run(
                 util::cargo()
@@ -83,4 +64,50 @@ pub fn run() -> Result<()> {
         eprintln!("  {secs:>6.1}s  {name}");
     }
     Ok(())
+}
+
+/// Runs one named step of CI, prints its heading and records its time.
+#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
+fn step(
+    steps: &mut Vec<(&'static str, f64)>,
+    name: &'static str,
+    f: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    eprintln!("\n==> {name}");
+    let t = Instant::now();
+    f()?;
+    steps.push((name, t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+type Provisioned = (tools::PythonTools, tools::PythonTools, tools::PythonTools);
+
+/// The three pinned Python environments, one after the other (pip's cache is shared), with their times.
+fn provision_all() -> Result<(Provisioned, [f64; 3])> {
+    let timed = |f: fn() -> Result<tools::PythonTools>| -> Result<(tools::PythonTools, f64)> {
+        let t = Instant::now();
+        Ok((f()?, t.elapsed().as_secs_f64()))
+    };
+    let (py, a) = timed(tools::python_tools)?;
+    let (ls, b) = timed(tools::localstack_tools)?;
+    let (ck, c) = timed(tools::checkov_tools)?;
+    Ok(((py, ls, ck), [a, b, c]))
+}
+
+/// Waits for the provisioning thread; records how long each environment took and how long CI waited.
+#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
+fn step_join(
+    steps: &mut Vec<(&'static str, f64)>,
+    provisioning: std::thread::JoinHandle<Result<(Provisioned, [f64; 3])>>,
+) -> Result<Provisioned> {
+    eprintln!("\n==> provision Python tools (started beside fmt and clippy)");
+    let t = Instant::now();
+    let (tools, [a, b, c]) = provisioning
+        .join()
+        .map_err(|_| anyhow::anyhow!("the provisioning thread panicked"))??;
+    steps.push(("waited for the Python tools", t.elapsed().as_secs_f64()));
+    steps.push(("  of which cfn-lint, moto, AWS CLI (concurrent)", a));
+    steps.push(("  of which LocalStack (concurrent)", b));
+    steps.push(("  of which checkov (concurrent)", c));
+    Ok(tools)
 }
