@@ -8,6 +8,10 @@
 //! a third of a no-change deploy against an emulator. So a successful build leaves a stamp dated when
 //! the build started, and while no file the binary was built from is newer than the stamp, xtask runs
 //! the binary without asking cargo again.
+//!
+//! `BERTH_AWS_BINARY` names a berth-aws binary to run instead of building one: `cargo xtask ci` points
+//! it at the binary berth-aws's own `cargo test` just built, so the SDK is compiled once per run, not
+//! twice (the test build turns on the SDK's `test-util` features, and cargo would rebuild without them).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,11 +22,26 @@ use anyhow::{Context, Result, bail};
 
 use crate::util;
 
+/// Names the berth-aws binary to run instead of building one.
+pub const BINARY_VAR: &str = "BERTH_AWS_BINARY";
+
 /// Runs `berth-aws <args>` in place of this process (its exit code is the command's). `args` have
 /// been parsed with the same grammar already: berth-aws parses them again, never differently.
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run(args: Vec<OsString>) -> Result<()> {
     let root = util::project_root();
+    if let Some(given) = std::env::var_os(BINARY_VAR).filter(|v| !v.is_empty()) {
+        let binary = PathBuf::from(given);
+        if !binary.is_file() {
+            bail!(
+                "{BINARY_VAR}={}: no such file\nhint: point it at a built berth-aws binary, or unset it to have xtask build one",
+                binary.display()
+            );
+        }
+        let mut cmd = Command::new(&binary);
+        cmd.current_dir(&root).args(args);
+        return exec(cmd);
+    }
     let binary = util::target_dir().join("debug/berth-aws");
     let stamp = binary.with_file_name("berth-aws.built-from");
     if !is_fresh(&binary, &stamp, &root) {

@@ -48,16 +48,23 @@ pub fn run() -> Result<()> {
         parliament::run(&py)
     })?;
     step(&mut steps, "cargo test", || {
-        for args in [&["--workspace"][..], &aws[..]] {
-            util::run(
-                util::cargo()
-                    .arg("test")
-                    .args(args)
-                    .env("BERTH_TOOLS_BIN", &py.bin)
-                    .env("BERTH_LOCALSTACK_BIN", &ls.bin),
-            )?;
-        }
-        Ok(())
+        let tools = |cmd: &mut std::process::Command| {
+            cmd.env("BERTH_TOOLS_BIN", &py.bin)
+                .env("BERTH_LOCALSTACK_BIN", &ls.bin);
+        };
+        // berth-aws first: its test build leaves target/debug/berth-aws, which the main workspace's
+        // tests then run through xtask instead of compiling the SDK a second time without `test-util`.
+        let mut aws_tests = util::cargo();
+        aws_tests.arg("test").args(aws);
+        tools(&mut aws_tests);
+        util::run(&mut aws_tests)?;
+        let mut main_tests = util::cargo();
+        main_tests.args(["test", "--workspace"]).env(
+            crate::aws_commands::BINARY_VAR,
+            util::target_dir().join("debug/berth-aws"),
+        );
+        tools(&mut main_tests);
+        util::run(&mut main_tests)
     })?;
     eprintln!("\nci passed in {:.1}s", started.elapsed().as_secs_f64());
     for (name, secs) in steps {

@@ -46,19 +46,59 @@ fn unknown_flags_are_usage_errors() {
 /// answers here answers on a fresh clone without building berth-aws (and so the AWS SDK).
 fn xtask_without_cargo(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("cargo");
-    std::fs::write(&fake, "#!/bin/sh\necho \"cargo was run: $*\" >&2\nexit 99\n").unwrap();
+    without_cargo(dir.path(), args).output().expect("xtask runs")
+}
+
+/// The command behind [`xtask_without_cargo`], its fake cargo and target directory in `dir`.
+fn without_cargo(dir: &Path, args: &[&str]) -> Command {
+    let fake = dir.join("cargo");
+    write_script(&fake, "#!/bin/sh\necho \"cargo was run: $*\" >&2\nexit 99\n");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args)
+        .env("CARGO", &fake)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("BERTH_AWS_BINARY");
+    cmd
+}
+
+fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("CARGO", &fake)
-        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+}
+
+#[test]
+fn a_given_berth_aws_binary_is_run_instead_of_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("berth-aws-given");
+    write_script(&given, "#!/bin/sh\necho \"given binary ran: $*\" >&2\nexit 3\n");
+    let o = without_cargo(dir.path(), &["status", "service", "--stage", "dev"])
+        .env("BERTH_AWS_BINARY", &given)
         .output()
-        .expect("xtask runs")
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "its exit code is the command's: {err}");
+    assert!(
+        err.contains("given binary ran: status service --stage dev"),
+        "{err}"
+    );
+    assert!(!err.contains("cargo was run"), "{err}");
+
+    let missing = dir.path().join("nowhere/berth-aws");
+    let o = without_cargo(dir.path(), &["status", "service", "--stage", "dev"])
+        .env("BERTH_AWS_BINARY", &missing)
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("BERTH_AWS_BINARY={}: no such file", missing.display())),
+        "{err}"
+    );
+    assert!(!err.contains("cargo was run"), "{err}");
 }
 
 #[test]
