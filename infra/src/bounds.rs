@@ -86,6 +86,37 @@ pub const HEALTH_CHECK_GRACE_SECONDS: Bound = Bound::new(0, 3600, " seconds");
 /// retried).
 pub const ARTIFACT_RETENTION_DAYS: Bound = Bound::new(1, 3650, " days");
 
+/// Each bounded stage value's key path and its bound: the stage check and the messages about a value
+/// that is not a number at all both read it here.
+pub const BY_KEY: [(&[&str], Bound); 12] = [
+    (&["instances", "min"], INSTANCES_MIN),
+    (&["instances", "max"], INSTANCES_MAX),
+    (&["instances", "root_volume_gib"], ROOT_VOLUME_GIB),
+    (&["deploy", "artifact_retention_days"], ARTIFACT_RETENTION_DAYS),
+    (&["service", "min_count"], MIN_COUNT),
+    (&["service", "max_count"], MAX_COUNT),
+    (&["service", "scaling", "cpu_percent"], TARGET_CPU_PERCENT),
+    (
+        &["service", "scaling", "requests_per_target"],
+        TARGET_REQUESTS_PER_TARGET,
+    ),
+    (&["service", "rollback_5xx_per_minute"], ROLLBACK_5XX_PER_MINUTE),
+    (&["service", "cpu"], TASK_CPU),
+    (&["service", "memory"], TASK_MEMORY),
+    (
+        &["service", "health_check_grace_seconds"],
+        HEALTH_CHECK_GRACE_SECONDS,
+    ),
+];
+
+/// The bound of the stage value at `path`, if it has one.
+pub fn at(path: &[&str]) -> Option<Bound> {
+    BY_KEY.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+/// The key path of the retention of the service's logs, whose values are [`LOG_RETENTION_DAYS`].
+pub const LOG_RETENTION_KEY: [&str; 2] = ["service", "log_retention_days"];
+
 /// CloudWatch Logs' allowed retention periods, in days.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use pipeline_model::{AppName, Names, Stack, StageName, service_params as sp};
 
-use crate::bounds::{self, Bound, LOG_RETENTION_DAYS};
+use crate::bounds::{self, LOG_RETENTION_DAYS};
 use crate::instance_types::{Architecture, InstanceType};
 use serde::Deserialize;
 
@@ -304,7 +304,7 @@ impl Stage {
                 file: path.to_owned(),
                 line: None,
                 column: None,
-                message: format!("the file name gives the {e}"),
+                message: format!("the file's name is not a stage name: {e}"),
             }]
         })?;
         let doc = Doc::parse(text);
@@ -316,7 +316,13 @@ impl Stage {
         };
         let mut found: Vec<(Option<Pos>, String)> =
             credentials_in(&doc, text, value.as_ref().and_then(|v| v.as_ref().ok()));
-        let repeated = doc.repeated_keys();
+        // Text that is not YAML (an unclosed bracket, say) confuses the positional reader: its
+        // repeated keys would bury the one real mistake, so only the syntax error is said then.
+        let not_yaml = matches!(&value, Some(Err(e)) if {
+            let bare = messages::bare_message(&e.to_string()).to_owned();
+            !bare.starts_with("invalid ") && !bare.starts_with("duplicate entry")
+        });
+        let repeated = if not_yaml { Vec::new() } else { doc.repeated_keys() };
         for (path, at) in &repeated {
             let key = match path.last() {
                 Some(Seg::Key(k)) => k.as_str(),
@@ -361,21 +367,17 @@ impl Stage {
                     }
                     None
                 }
-                _ => match serde_path_to_error::deserialize::<_, StageFile>(
-                    serde_norway::Deserializer::from_str(text),
-                ) {
-                    Ok(file) => Some(file),
-                    Err(e) => {
-                        let path = serde_path(e.path());
-                        let raw = e.into_inner().to_string();
+                value => {
+                    let (file, errors) = deserialize_all(text, value.ok());
+                    for (path, raw) in errors {
                         let bare = messages::bare_message(&raw);
                         let repeated_already = !repeated.is_empty() && bare.starts_with("duplicate field");
                         if !repeated_already {
                             found.push(data_error(&doc, &path, &raw));
                         }
-                        None
                     }
-                },
+                    file
+                }
             }
         };
         let mut stage_out = None;
@@ -396,9 +398,14 @@ impl Stage {
                 service: file.service,
                 app_at,
             };
-            for (key_path, message) in stage.cross_checks() {
+            for (key_path, message, at_value) in stage.cross_checks() {
                 let segs: Vec<Seg> = key_path.iter().map(|k| Seg::Key((*k).to_owned())).collect();
-                found.push((doc.key_at(&segs), format!("{}: {message}", key_path.join("."))));
+                let at = if at_value {
+                    doc.value_at(&segs).or_else(|| doc.key_at(&segs))
+                } else {
+                    doc.key_at(&segs)
+                };
+                found.push((at, format!("{}: {message}", key_path.join("."))));
             }
             stage_out = Some(stage);
         }
@@ -432,10 +439,12 @@ impl Stage {
     }
 
     /// The checks that involve more than one field, each with the path of the field to point at.
-    fn cross_checks(&self) -> Vec<(Vec<&'static str>, String)> {
+    /// Every problem across settings and every number out of its range: the key path, the message,
+    /// and whether it is said where the value starts (a number out of range) or at the key.
+    fn cross_checks(&self) -> Vec<(Vec<&'static str>, String, bool)> {
         use pipeline_model::pipeline_params as pp;
         let mut out = Vec::new();
-        let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m));
+        let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m, false));
         let net = &self.network;
         if net.subnet_ids.is_some() {
             p(
@@ -633,8 +642,8 @@ impl Stage {
                 &["instances", "instance_type"],
                 format!(
                     "`{}` is not an instance type berth knows: expected one of the current general-purpose, \
-                     compute or memory types (infra/data/instance-types.csv){}, or its numbers in \
-                     `custom_instance_type: {{vcpus, memory_mib, architecture}}`",
+                     compute or memory types (infra/data/instance-types.csv), or its numbers in \
+                     `custom_instance_type: {{vcpus, memory_mib, architecture}}`{}",
                     i.instance_type.as_str(),
                     crate::instance_types::closest(i.instance_type.as_str())
                         .map(|c| format!("; did you mean `{c}`?"))
@@ -709,56 +718,45 @@ impl Stage {
                 ),
             );
         }
-        let bounded: [(&[&'static str], u32, Bound); 12] = [
-            (&["instances", "min"], i.min, bounds::INSTANCES_MIN),
-            (&["instances", "max"], i.max, bounds::INSTANCES_MAX),
-            (
-                &["instances", "root_volume_gib"],
-                i.root_volume_gib,
-                bounds::ROOT_VOLUME_GIB,
-            ),
-            (
-                &["deploy", "artifact_retention_days"],
-                self.deploy.artifact_retention_days,
-                bounds::ARTIFACT_RETENTION_DAYS,
-            ),
-            (&["service", "min_count"], s.min_count, bounds::MIN_COUNT),
-            (&["service", "max_count"], s.max_count, bounds::MAX_COUNT),
-            (
-                &["service", "scaling", "cpu_percent"],
-                s.scaling.cpu_percent,
-                bounds::TARGET_CPU_PERCENT,
-            ),
-            (
-                &["service", "scaling", "requests_per_target"],
-                s.scaling.requests_per_target,
-                bounds::TARGET_REQUESTS_PER_TARGET,
-            ),
-            (
-                &["service", "rollback_5xx_per_minute"],
-                s.rollback_5xx_per_minute,
-                bounds::ROLLBACK_5XX_PER_MINUTE,
-            ),
-            (&["service", "cpu"], s.cpu, bounds::TASK_CPU),
-            (&["service", "memory"], s.memory, bounds::TASK_MEMORY),
-            (
-                &["service", "health_check_grace_seconds"],
-                s.health_check_grace_seconds,
-                bounds::HEALTH_CHECK_GRACE_SECONDS,
-            ),
-        ];
+        let bounded = bounds::BY_KEY.iter().map(|(path, bound)| {
+            let value = self
+                .bounded_value(path)
+                .unwrap_or_else(|| panic!("bounds::BY_KEY names {path:?}, which Stage::bounded_value lacks"));
+            (*path, value, *bound)
+        });
         for (path, value, bound) in bounded {
             if let Err(e) = bound.check(value) {
-                p(path, e);
+                out.push((path.to_vec(), e, true));
             }
         }
         if !LOG_RETENTION_DAYS.contains(&s.log_retention_days) {
-            p(
-                &["service", "log_retention_days"],
+            out.push((
+                bounds::LOG_RETENTION_KEY.to_vec(),
                 format!("{}: expected one of {LOG_RETENTION_DAYS:?}", s.log_retention_days),
-            );
+                true,
+            ));
         }
         out
+    }
+
+    /// The value of the bounded setting at `path` (a key path of [`bounds::BY_KEY`]).
+    fn bounded_value(&self, path: &[&str]) -> Option<u32> {
+        let (i, s) = (&self.instances, &self.service);
+        Some(match path {
+            ["instances", "min"] => i.min,
+            ["instances", "max"] => i.max,
+            ["instances", "root_volume_gib"] => i.root_volume_gib,
+            ["deploy", "artifact_retention_days"] => self.deploy.artifact_retention_days,
+            ["service", "min_count"] => s.min_count,
+            ["service", "max_count"] => s.max_count,
+            ["service", "scaling", "cpu_percent"] => s.scaling.cpu_percent,
+            ["service", "scaling", "requests_per_target"] => s.scaling.requests_per_target,
+            ["service", "rollback_5xx_per_minute"] => s.rollback_5xx_per_minute,
+            ["service", "cpu"] => s.cpu,
+            ["service", "memory"] => s.memory,
+            ["service", "health_check_grace_seconds"] => s.health_check_grace_seconds,
+            _ => return None,
+        })
     }
 
     /// The container instances' architecture (the instance type's), which the AMI and the image
@@ -985,6 +983,118 @@ fn serde_path(path: &serde_path_to_error::Path) -> Vec<Seg> {
         }
     }
     out
+}
+
+/// The stage file as typed data, or every value serde refuses in it (key path, serde's message).
+///
+/// serde stops at the first refusal. So after one, each top-level section (`network`, `service`, ...)
+/// is read on its own, and in each a refused value is taken out and the rest read again, until it
+/// reads or a refusal cannot be taken out (a missing key, one that taking out caused, a repeated key):
+/// a file with a bad VPC ID, an unknown instance type and a misspelt key gets all three.
+fn deserialize_all(
+    text: &str,
+    value: Option<serde_norway::Value>,
+) -> (Option<StageFile>, Vec<(Vec<Seg>, String)>) {
+    let first =
+        match serde_path_to_error::deserialize::<_, StageFile>(serde_norway::Deserializer::from_str(text)) {
+            Ok(file) => return (Some(file), Vec::new()),
+            Err(e) => (serde_path(e.path()), e.into_inner().to_string()),
+        };
+    let Some(serde_norway::Value::Mapping(root)) = value else {
+        return (None, vec![first]);
+    };
+    let known = messages::mapping_keys(&[]);
+    let mut errors = Vec::new();
+    for (key, section) in root.iter() {
+        let key = key.as_str().map_or_else(
+            || serde_norway::to_string(key).unwrap_or_default().trim().to_owned(),
+            str::to_owned,
+        );
+        let found = match key.as_str() {
+            "app" => every_refusal::<AppName>(section.clone()),
+            "region" => every_refusal::<Region>(section.clone()),
+            "network" => every_refusal::<Network>(section.clone()),
+            "load_balancer" => every_refusal::<LoadBalancer>(section.clone()),
+            "source" => every_refusal::<Source>(section.clone()),
+            "deploy" => every_refusal::<Deploy>(section.clone()),
+            "instances" => every_refusal::<Instances>(section.clone()),
+            "service" => every_refusal::<Service>(section.clone()),
+            _ => vec![(
+                Vec::new(),
+                format!("unknown field `{key}`, expected one of {known:?}"),
+            )],
+        };
+        for (path, message) in found {
+            let mut full = vec![Seg::Key(key.clone())];
+            full.extend(path);
+            errors.push((full, message));
+        }
+    }
+    for key in known {
+        if key != "deploy" && !root.contains_key(key) {
+            errors.push((Vec::new(), format!("missing field `{key}`")));
+        }
+    }
+    // serde's own words for the first refusal, read from the text, where the sections say the same.
+    if let Some(same) = errors.iter().position(|(path, _)| *path == first.0) {
+        errors[same] = first;
+    } else if errors.is_empty() {
+        errors.push(first);
+    }
+    (None, errors)
+}
+
+/// Every value serde refuses in `value` read as a `T`, each taken out in turn (see [`deserialize_all`]).
+fn every_refusal<T: serde::de::DeserializeOwned>(mut value: serde_norway::Value) -> Vec<(Vec<Seg>, String)> {
+    /// Enough for any section a person writes; a bound on the re-reads of a pathological one.
+    const MAX_ERRORS: usize = 50;
+    let mut errors: Vec<(Vec<Seg>, String)> = Vec::new();
+    while errors.len() < MAX_ERRORS {
+        let Err(e) = serde_path_to_error::deserialize::<_, T>(value.clone()) else {
+            break;
+        };
+        let next = (serde_path(e.path()), e.into_inner().to_string());
+        let bare = messages::bare_message(&next.1).to_owned();
+        // A key this loop took out is now missing: not the person's mistake.
+        let caused = bare.starts_with("missing field") && !errors.is_empty();
+        if caused || errors.contains(&next) {
+            break;
+        }
+        let stop = bare.starts_with("missing field")
+            || bare.starts_with("duplicate field")
+            || !take_out(&mut value, &next.0);
+        errors.push(next);
+        if stop {
+            break;
+        }
+    }
+    errors
+}
+
+/// Takes the value at `path` out of `value`: the key of a mapping, or, for an item of a list, the
+/// whole list (taking out one item would renumber the others). False when there is nothing to take.
+fn take_out(value: &mut serde_norway::Value, path: &[Seg]) -> bool {
+    let end = path
+        .iter()
+        .rposition(|s| matches!(s, Seg::Key(_)))
+        .map_or(0, |i| i + 1);
+    let Some((Seg::Key(key), parent)) = path[..end].split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for seg in parent {
+        let next = match seg {
+            Seg::Key(k) => node.get_mut(k.as_str()),
+            Seg::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|m| m.remove(key.as_str()))
+        .is_some()
 }
 
 /// A value serde refused (a wrong type, an unknown or missing key, a validator's message), placed by

@@ -161,7 +161,7 @@ fn cases() -> Vec<Case> {
             "a number too large",
             replace(36, "  cpu: 99999999999999999999999"),
             (36, 8),
-            "expected a whole number from 0 to 4294967295",
+            "expected a whole number from 128 to 196608 CPU units",
         ),
         c(
             "a decimal number",

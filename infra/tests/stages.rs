@@ -87,7 +87,7 @@ fn wrong_types() {
     check(
         &text,
         "min_count: two",
-        &["service.min_count: `two` is not a whole number: expected a whole number from 0 to 4294967295"],
+        &["service.min_count: `two` is not a whole number: expected a whole number from 1 to 100 tasks"],
     );
 }
 
@@ -534,5 +534,89 @@ fn a_type_the_table_lacks_brings_its_numbers() {
         ),
         "custom_instance_type:",
         &["berth's table knows `t3.small`: expected no custom_instance_type"],
+    );
+}
+
+#[test]
+fn every_value_that_does_not_read_is_reported_not_only_the_first() {
+    // A bad required value, a bad optional one after it in the same section, a misspelt key in a
+    // later section and a wrong type in the last: four problems, each where it is.
+    let text = edit(
+        "  vpc_id: vpc-0123456789abcdef0\n",
+        "  vpc_id: vpc-1\n  instance_public_ip: maybe\n",
+    )
+    .replacen("  approval: false\n", "  aproval: false\n", 1)
+    .replacen("  min_count: 2\n", "  min_count: two\n", 1);
+    let errs = errors("dev", &text);
+    let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    let expected = [
+        (
+            line_of(&text, "vpc_id: vpc-1"),
+            "network.vpc_id: `vpc-1` is not a VPC ID",
+        ),
+        (
+            line_of(&text, "instance_public_ip: maybe"),
+            "network.instance_public_ip: `maybe` is not true or false",
+        ),
+        (
+            line_of(&text, "aproval"),
+            "deploy.aproval: unknown key `aproval`: expected one of approval, notify, artifact_retention_days; did you mean `approval`?",
+        ),
+        (
+            line_of(&text, "min_count: two"),
+            "service.min_count: `two` is not a whole number: expected a whole number from 1 to 100 tasks",
+        ),
+    ];
+    assert_eq!(shown.len(), expected.len(), "{shown:#?}");
+    for (line, needle) in expected {
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with(&format!("stages/dev.yaml:{line}:")) && s.contains(needle)),
+            "no problem at line {line} saying `{needle}`: {shown:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_unclosed_bracket_is_the_one_problem_said() {
+    let text = edit("network:\n", "network: {\n");
+    check(
+        &text,
+        "network: {",
+        &["network: a `{` is never closed: expected `}` after its last item"],
+    );
+}
+
+#[test]
+fn a_number_that_does_not_read_is_held_to_its_keys_range() {
+    check(
+        &edit("  min_count: 2\n", "  min_count: -2\n"),
+        "min_count: -2",
+        &["service.min_count: -2 is negative: expected a whole number from 1 to 100 tasks"],
+    );
+    check(
+        &edit("  min_count: 2\n", ""),
+        "max_count: 4",
+        &["missing key `min_count`: expected `min_count:` with a whole number from 1 to 100 tasks"],
+    );
+    check(
+        &edit("  log_retention_days: 30\n", "  log_retention_days: a month\n"),
+        "log_retention_days: a month",
+        &["expected a whole number of days, one of [1, 3, 5, 7, 14, 30,"],
+    );
+}
+
+#[test]
+fn a_number_out_of_range_is_said_where_the_value_starts() {
+    let text = edit("  cpu: 256\n", "  cpu: 100\n");
+    let errs = errors("dev", &text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!(
+        errs[0].to_string(),
+        format!(
+            "stages/dev.yaml:{}:8: service.cpu: 100 CPU units: expected 128 to 196608",
+            line_of(&text, "cpu: 100")
+        )
     );
 }

@@ -70,7 +70,14 @@ pub(crate) fn expected_at(path: &[Seg]) -> String {
         (["instances", "ami_parameter"], _) => "an SSM parameter name".to_owned(),
         (["instances", "custom_instance_type", "architecture"], _) => "x86_64 or arm64".to_owned(),
         (["service", "time_zone"], _) => "an IANA time zone such as Asia/Tokyo".to_owned(),
-        _ => whole_number.to_owned(),
+        (["service", "log_retention_days"], _) => format!(
+            "a whole number of days, one of {:?}",
+            crate::bounds::LOG_RETENTION_DAYS
+        ),
+        (keys, _) => crate::bounds::at(keys).map_or_else(
+            || whole_number.to_owned(),
+            |b| format!("a whole number from {} to {}{}", b.min, b.max, b.unit),
+        ),
     }
 }
 
