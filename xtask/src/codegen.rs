@@ -95,7 +95,7 @@ pub fn run(mode: Mode) -> Result<()> {
             }
         }
     }
-    util::report_sync(mode, &stale, "cargo xtask codegen")?;
+    util::report_sync(mode, &stale, &[], "cargo xtask codegen")?;
     crate::permissions_data::generate_star_only(mode)
 }
 

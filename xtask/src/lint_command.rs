@@ -21,6 +21,7 @@ pub fn run(args: &LintArgs) -> Result<()> {
         environment::build(&Inputs::new(&root))?.lint
     } else {
         let mut reports = Vec::new();
+        let mut neither = Vec::new();
         for path in &args.files {
             let bytes = std::fs::read(path).with_context(|| {
                 format!(
@@ -29,9 +30,22 @@ pub fn run(args: &LintArgs) -> Result<()> {
                 )
             })?;
             // Bytes, not text: a file that is not UTF-8 is a finding with its line and column.
-            let (_, report) = lint::lint_bytes(&bytes);
+            let (kind, report) = lint::lint_bytes(&bytes);
             let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+            if kind == lint::FileKind::Other {
+                neither.push(shown);
+                continue;
+            }
             reports.push(lint::FileReport { file: shown, report });
+        }
+        if !neither.is_empty() {
+            // Nothing in such a file is judged: "0 errors" would read as a pass.
+            bail!(
+                "not a template nor a buildspec, so nothing to lint: {}\nexpected a CloudFormation template \
+                 (with `Resources`) or a CodeBuild buildspec (with `version` and `phases`); stage files are \
+                 checked by `cargo xtask synth`",
+                neither.join(", ")
+            );
         }
         reports
     };

@@ -82,7 +82,12 @@ pub fn refresh(git_dir: &Path, mode: Mode) -> Result<()> {
             changed.push(path);
         }
     }
-    util::report_sync(mode, &changed, "cargo xtask codegen --permissions-from <GIT_DIR>")
+    util::report_sync(
+        mode,
+        &changed,
+        &[],
+        "cargo xtask codegen --permissions-from <GIT_DIR>",
+    )
 }
 
 /// The service prefixes of every action berth's own policies name (both stacks).
@@ -182,5 +187,5 @@ pub fn generate_star_only(mode: Mode) -> Result<()> {
     } else {
         Vec::new()
     };
-    util::report_sync(mode, &changed, "cargo xtask codegen")
+    util::report_sync(mode, &changed, &[], "cargo xtask codegen")
 }

@@ -42,6 +42,13 @@ pub fn run(args: &SynthArgs) -> Result<()> {
             infra_layout::CFN_DIR
         );
     }
+    if args.format == cli::TemplateFormat::Json && args.out.is_none() {
+        bail!(
+            "--format json: {} holds the committed YAML templates (what `synth --check` compares); \
+             expected --out DIR with --format json",
+            infra_layout::CFN_DIR
+        );
+    }
     let inputs = inputs(&root, args.stages.as_deref(), args.stage.as_deref(), args.format);
     let env = Environment::load(&inputs).map_err(|e| anyhow::anyhow!("{e}\nnothing written"))?;
     for w in env.warnings() {
@@ -60,6 +67,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     // Every write planned first; none happens unless all can (util::Plan).
     let mut plan = util::Plan::default();
     let mut changed = Vec::new();
+    let mut removed = Vec::new();
     for f in env.files() {
         let path = dest(&f.path);
         if plan.sync(&path, &f.contents) {
@@ -67,12 +75,12 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         }
     }
     if args.out.is_none() && args.stages.is_none() {
-        // Parameter files of stages that no longer exist.
+        // Templates and parameter files synth no longer makes (a stage removed, a stack renamed).
         if args.stage.is_none() {
             let wanted: Vec<PathBuf> = env.files().iter().map(|f| root.join(&f.path)).collect();
-            for stale in stale_parameter_files(&root.join(infra_layout::CFN_DIR), &wanted) {
+            for stale in stale_files(&root.join(infra_layout::CFN_DIR), &wanted) {
                 plan.remove(&stale);
-                changed.push(stale);
+                removed.push(stale);
             }
         }
         // The README's graph and the exit-code tables, from what was just synthesized.
@@ -81,16 +89,14 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     if mode == Mode::Write {
         plan.apply()?;
     }
-    let fix = match &args.stage {
-        Some(s) => format!("cargo xtask synth --stage {s}"),
-        None => "cargo xtask synth".to_owned(),
-    };
-    util::report_sync(mode, &changed, &fix)?;
-    if mode == Mode::Write {
+    util::report_sync(mode, &changed, &removed, &fix_command(args))?;
+    if mode == Mode::Check {
+        eprintln!("synth --check: {} files up to date", env.files().len());
+    } else {
         eprintln!(
             "synth: {} files ({} changed){}",
             env.files().len(),
-            changed.len(),
+            changed.len() + removed.len(),
             args.out
                 .as_deref()
                 .map(|o| format!(" in {}", o.display()))
@@ -100,22 +106,95 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     Ok(())
 }
 
-/// `infra/cfn/<stage>/*.json` files that synth did not produce.
-fn stale_parameter_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
+/// The command that brings the files `args` compare up to date: the same stage selection and stage
+/// directory (what `--check` compared is what the fix writes).
+fn fix_command(args: &SynthArgs) -> String {
+    let mut fix = "cargo xtask synth".to_owned();
+    if let Some(s) = &args.stage {
+        fix.push_str(&format!(" --stage {}", util::shell_quote(s)));
+    }
+    if let Some(dir) = &args.stages {
+        fix.push_str(&format!(
+            " --stages {}",
+            util::shell_quote(&dir.display().to_string())
+        ));
+    }
+    fix
+}
+
+/// Templates (`infra/cfn/*.yaml|yml|json`) and parameter files (`infra/cfn/<stage>/*.json`) that synth
+/// did not produce.
+fn stale_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(cfn_dir) else {
+    let Ok(entries) = std::fs::read_dir(cfn_dir) else {
         return out;
     };
-    for d in dirs.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
-        let Ok(files) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for f in files.flatten().map(|e| e.path()) {
-            if f.extension().is_some_and(|x| x == "json") && !wanted.contains(&f) {
-                out.push(f);
-            }
+    let is = |f: &Path, exts: &[&str]| f.extension().is_some_and(|x| exts.iter().any(|e| x == *e));
+    for p in entries.flatten().map(|e| e.path()) {
+        if p.is_dir() {
+            let Ok(files) = std::fs::read_dir(&p) else {
+                continue;
+            };
+            out.extend(
+                files
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|f| f.is_file() && is(f, &["json"]) && !wanted.contains(f)),
+            );
+        } else if p.is_file() && is(&p, &["yaml", "yml", "json"]) && !wanted.contains(&p) {
+            out.push(p);
         }
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_synth_no_longer_makes_are_stale_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfn = dir.path();
+        std::fs::create_dir_all(cfn.join("dev")).unwrap();
+        std::fs::create_dir_all(cfn.join("gone")).unwrap();
+        for f in [
+            "pipeline.yaml",
+            "service.yaml",
+            "pipeline.json",
+            "old-stack.yml",
+            "NOTES.md",
+            "dev/pipeline.json",
+            "dev/notes.txt",
+            "gone/service.json",
+        ] {
+            std::fs::write(cfn.join(f), "x").unwrap();
+        }
+        let wanted: Vec<PathBuf> = ["pipeline.yaml", "service.yaml", "dev/pipeline.json"]
+            .iter()
+            .map(|f| cfn.join(f))
+            .collect();
+        let stale: Vec<String> = stale_files(cfn, &wanted)
+            .iter()
+            .map(|p| p.strip_prefix(cfn).unwrap().display().to_string())
+            .collect();
+        assert_eq!(stale, ["gone/service.json", "old-stack.yml", "pipeline.json"]);
+    }
+
+    #[test]
+    fn the_fix_repeats_the_stage_and_the_stage_files() {
+        let args = |stage: Option<&str>, stages: Option<&str>| SynthArgs {
+            stage: stage.map(str::to_owned),
+            format: cli::TemplateFormat::Yaml,
+            out: None,
+            stages: stages.map(PathBuf::from),
+            check: true,
+        };
+        assert_eq!(fix_command(&args(None, None)), "cargo xtask synth");
+        assert_eq!(
+            fix_command(&args(Some("dev"), Some("/tmp/my stages"))),
+            "cargo xtask synth --stage dev --stages '/tmp/my stages'"
+        );
+    }
 }

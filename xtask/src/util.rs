@@ -254,27 +254,51 @@ pub fn sync_file(path: &Path, contents: &str, mode: Mode) -> Result<bool> {
     Ok(true)
 }
 
-/// Prints what a generating command changed, or fails in check mode with the command that fixes it.
+/// Prints what a generating command changed and removed, or fails in check mode with the command
+/// that fixes it.
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
-pub fn report_sync(mode: Mode, changed: &[PathBuf], fix: &str) -> Result<()> {
+pub fn report_sync(mode: Mode, changed: &[PathBuf], removed: &[PathBuf], fix: &str) -> Result<()> {
     let root = project_root();
-    let shown: Vec<String> = changed
-        .iter()
-        .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
-        .collect();
+    let show = |p: &PathBuf| p.strip_prefix(&root).unwrap_or(p).display().to_string();
     match mode {
         Mode::Write => {
-            for p in &shown {
-                eprintln!("updated {p}");
+            for p in changed {
+                eprintln!("updated {}", show(p));
+            }
+            for p in removed {
+                eprintln!("removed {}", show(p));
             }
             Ok(())
         }
-        Mode::Check if shown.is_empty() => Ok(()),
-        Mode::Check => bail!(
-            "{} file(s) are stale:\n  {}\nhint: run `{fix}` and commit the result",
-            shown.len(),
-            shown.join("\n  ")
-        ),
+        Mode::Check if changed.is_empty() && removed.is_empty() => Ok(()),
+        Mode::Check => {
+            let lines: Vec<String> = changed
+                .iter()
+                .map(show)
+                .chain(
+                    removed
+                        .iter()
+                        .map(|p| format!("{} (no longer made: the fix removes it)", show(p))),
+                )
+                .collect();
+            bail!(
+                "{} file(s) are stale:\n  {}\nhint: run `{fix}` and commit the result",
+                lines.len(),
+                lines.join("\n  ")
+            )
+        }
+    }
+}
+
+/// `s` as one shell word: as is when it is plain, else in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@+,".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

@@ -338,12 +338,53 @@ fn check_names_stale_files_and_the_fix() {
     assert_eq!(o.status.code(), Some(1));
     let (_, err) = text(&o);
     assert!(err.contains("infra/cfn/dev/service.json"), "{err}");
-    assert!(err.contains("hint: run `cargo xtask synth --stage dev`"), "{err}");
+    // The fix is the same command without --check: the same stage, the same stage files.
+    assert!(
+        err.contains(&format!(
+            "hint: run `cargo xtask synth --stage dev --stages {}`",
+            stages.path().display()
+        )),
+        "{err}"
+    );
     // The committed file is untouched.
     assert!(
         std::fs::read_to_string(root().join("infra/cfn/dev/service.json"))
             .unwrap()
             .contains("\"MinCount\": \"2\"")
+    );
+}
+
+#[test]
+fn json_templates_go_to_out_not_over_the_committed_yaml() {
+    for args in [
+        &["synth", "--format", "json"][..],
+        &["synth", "--check", "--format", "json"][..],
+    ] {
+        let o = xtask(args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("--format json: infra/cfn holds the committed YAML templates")
+                && err.contains("expected --out DIR with --format json"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!root().join("infra/cfn/pipeline.json").exists());
+    let out = tempfile::tempdir().unwrap();
+    let o = xtask(&["synth", "--format", "json", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let json = std::fs::read_to_string(out.path().join("pipeline.json")).unwrap();
+    assert!(json.trim_start().starts_with('{'), "{json:.80}");
+}
+
+#[test]
+fn check_says_when_everything_is_up_to_date() {
+    let o = xtask(&["synth", "--check", "--stage", "dev"]);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("synth --check: ") && err.contains(" files up to date"),
+        "{err}"
     );
 }
 
@@ -405,6 +446,31 @@ fn lint_passes_the_environment_and_catches_the_seeds_mistakes() {
             .contains("BL103  error    the instances' group admits more"),
         "{}",
         text(&o).0
+    );
+}
+
+#[test]
+fn lint_refuses_a_file_it_has_nothing_to_judge_in() {
+    let stage = root().join("infra/stages/dev.yaml");
+    let params = root().join("infra/cfn/dev/service.json");
+    let template = root().join("infra/cfn/service.yaml");
+    let o = xtask(&[
+        "lint",
+        template.to_str().unwrap(),
+        stage.to_str().unwrap(),
+        params.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains(
+            "not a template nor a buildspec, so nothing to lint: infra/stages/dev.yaml, infra/cfn/dev/service.json"
+        ) && err.contains("stage files are checked by `cargo xtask synth`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("0 error(s)"),
+        "no verdict on what was not judged: {err}"
     );
 }
 

@@ -220,6 +220,9 @@ pub(crate) fn finding(
 pub enum FileKind {
     Template,
     Buildspec,
+    /// YAML or JSON that is neither: no `Resources` (which every template has), no `version` and
+    /// `phases` (which every buildspec has). Linted as a template, which finds nothing to judge.
+    Other,
 }
 
 /// Lints a file's bytes: as [`lint_text`], after checking that they are UTF-8 text (a file that is
@@ -274,8 +277,10 @@ pub fn lint_text(text: &str) -> (FileKind, Report) {
                 suppressed: Vec::new(),
             },
         )
-    } else {
+    } else if value.get("Resources").is_some() {
         (FileKind::Template, lint_template(&value, Some(text)))
+    } else {
+        (FileKind::Other, lint_template(&value, Some(text)))
     }
 }
 
