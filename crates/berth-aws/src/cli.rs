@@ -76,15 +76,22 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     };
     // Commands that only read may stop anywhere: Ctrl-C cancels the call in flight. The others
     // stop at their own safe points (deploy before execution, or while following).
+    // (`logs --follow` and `pipeline watch` stop following on Ctrl-C by themselves.)
     let reads_only = matches!(
         &command,
         Command::Status(_)
             | Command::Service(_)
+            | Command::Drift(_)
+            | Command::Ami(_)
+            | Command::Pipeline(cli::PipelineArgs {
+                command: PipelineCommand::Status { .. },
+                ..
+            })
             | Command::Secrets(cli::SecretsArgs {
                 command: SecretsCommand::List { .. } | SecretsCommand::Check { .. },
                 ..
             })
-    );
+    ) || matches!(&command, Command::Logs(l) if !l.command.flags().follow);
     let ran = if reads_only {
         match interrupt
             .race(run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt))
@@ -259,7 +266,16 @@ pub async fn run(
                     blockers.push(service);
                 }
             }
-            commands::destroy(&env, &t.stack_name(), d.yes, d.progress, &blockers).await?;
+            let release = crate::protection::Clients::of(&t.session);
+            commands::destroy(
+                &env,
+                &t.stack_name(),
+                d.yes,
+                d.progress,
+                &blockers,
+                Some(&release),
+            )
+            .await?;
             Ok(Code::Ok)
         }
         Command::Status(s) => {
@@ -561,7 +577,7 @@ async fn secrets_command(
     };
     let region = s.aws.region.clone().unwrap_or_else(|| stage.region.clone());
     let session = aws::connect(s.aws.profile.as_deref(), &region, s.aws.endpoint_url.as_deref()).await;
-    run_secrets(s.command, &stage, &session, value, p, confirm).await
+    run_secrets(s.command, &stage, &session, value, p, confirm, interrupt).await
 }
 
 async fn run_secrets(
@@ -571,9 +587,10 @@ async fn run_secrets(
     value: Option<secrets::SecretValue>,
     p: &Printer,
     confirm: &dyn Confirm,
+    interrupt: &Interrupt,
 ) -> Result<Code> {
     let names = stage.names();
-    let store = secrets::Store::of(session, names);
+    let store = secrets::Store::of(session, names).interrupted_by(interrupt);
     let declared = secrets_model::DECLARED;
     let stage_name = stage.name.to_string();
     match command {

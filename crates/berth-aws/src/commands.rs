@@ -161,36 +161,47 @@ pub async fn retained(env: &Env<'_>, name: &str) -> Result<Vec<(String, String, 
         .collect())
 }
 
-/// `destroy`: confirm, list what is kept, delete, follow to `DELETE_COMPLETE`.
+/// `destroy`: confirm, list what is kept, let go of the instances' protection (with `release`'s
+/// clients: [`crate::protection`]), delete, follow to `DELETE_COMPLETE`.
 pub async fn destroy(
     env: &Env<'_>,
     name: &str,
     yes: bool,
     progress: Progress,
     blockers: &[String],
+    release: Option<&crate::protection::Clients>,
 ) -> Result<()> {
     let p = env.printer;
-    let Some(existing) = stack::describe(env.cfn, name).await? else {
+    // Ctrl-C while reading cancels the call in flight; nothing has been deleted yet.
+    let kept = env
+        .interrupt
+        .before_write("nothing deleted", async {
+            let Some(existing) = stack::describe(env.cfn, name).await? else {
+                return Ok(None);
+            };
+            if !blockers.is_empty() {
+                fail!(
+                    Code::Blocked,
+                    "{name} exports values that {} import: destroy {} first",
+                    blockers.join(", "),
+                    if blockers.len() == 1 { "it" } else { "them" }
+                );
+            }
+            let status = stack::status(&existing);
+            if stack::classify(&status) == Class::InProgress {
+                fail!(
+                    Code::Blocked,
+                    "{name} is {}: wait for the running operation to end",
+                    status.as_str()
+                );
+            }
+            retained(env, name).await.map(Some)
+        })
+        .await?;
+    let Some(kept) = kept else {
         p.line(&format!("{name} does not exist: nothing to destroy"));
         return Ok(());
     };
-    if !blockers.is_empty() {
-        fail!(
-            Code::Blocked,
-            "{name} exports values that {} import: destroy {} first",
-            blockers.join(", "),
-            if blockers.len() == 1 { "it" } else { "them" }
-        );
-    }
-    let status = stack::status(&existing);
-    if stack::classify(&status) == Class::InProgress {
-        fail!(
-            Code::Blocked,
-            "{name} is {}: wait for the running operation to end",
-            status.as_str()
-        );
-    }
-    let kept = retained(env, name).await?;
     if kept.is_empty() {
         p.line(&format!("{name}: every resource will be deleted"));
     } else {
@@ -213,6 +224,12 @@ pub async fn destroy(
                     ),
                 ));
             }
+        }
+    }
+    env.interrupt.check("nothing deleted")?;
+    if let Some(clients) = release {
+        for line in crate::protection::release(env.cfn, clients, name).await?.lines() {
+            p.line(&line);
         }
     }
     deploy::delete_and_wait(env, name, progress).await

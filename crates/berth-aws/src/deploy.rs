@@ -355,6 +355,7 @@ pub async fn delete_and_wait(env: &Env<'_>, name: &str, progress: Progress) -> R
         .and_then(|s| s.stack_id)
         .unwrap_or_else(|| name.to_owned());
     let since = follow::mark(env.cfn, &id).await?;
+    env.interrupt.check("nothing deleted")?;
     p.line(&format!("{name}: deleting"));
     env.cfn
         .delete_stack()

@@ -58,6 +58,24 @@ impl Interrupt {
         self.flag.load(Ordering::SeqCst)
     }
 
+    /// The safe point before a write: after Ctrl-C, the command ends here (exit 130) saying that
+    /// nothing was done (`what`, e.g. "nothing deleted"), and the write is never sent.
+    pub fn check(&self, what: &str) -> Result<()> {
+        if self.fired() {
+            return Err(Failure::new(Code::Interrupted, format!("interrupted: {what}")));
+        }
+        Ok(())
+    }
+
+    /// [`Interrupt::race`] for the reads before a write: Ctrl-C cancels the call in flight and
+    /// ends the command saying that nothing was done (`what`).
+    pub async fn before_write<T>(&self, what: &str, reads: impl Future<Output = Result<T>>) -> Result<T> {
+        match self.race(reads).await {
+            Some(r) => r,
+            None => Err(Failure::new(Code::Interrupted, format!("interrupted: {what}"))),
+        }
+    }
+
     /// Sleeps for `d`, or less when interrupted. Returns true when interrupted.
     pub async fn sleep(&self, d: Duration) -> bool {
         if self.fired() {

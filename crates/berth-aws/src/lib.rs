@@ -16,6 +16,7 @@ pub mod ops;
 pub mod output;
 pub mod pipeline;
 pub mod prompt;
+pub mod protection;
 pub mod secrets;
 pub mod service;
 pub mod stack;

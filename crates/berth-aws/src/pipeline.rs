@@ -1039,7 +1039,8 @@ async fn stack_events_since(
 pub async fn release(ctx: &Ctx<'_>, watch_it: bool, progress: Progress) -> Result<Code> {
     let p = ctx.printer;
     let name = ctx.pipeline_name();
-    let layout = layout(ctx).await?;
+    let layout = ctx.interrupt.before_write("no run started", layout(ctx)).await?;
+    ctx.interrupt.check("no run started")?;
     let out = ctx
         .aws
         .pipeline
@@ -1157,6 +1158,7 @@ pub async fn answer(ctx: &Ctx<'_>, approve: bool, comment: Option<String>, yes: 
         .status(status)
         .build()
         .map_err(anyhow::Error::new)?;
+    ctx.interrupt.check("nothing answered")?;
     ctx.aws
         .pipeline
         .put_approval_result()
@@ -1314,6 +1316,7 @@ pub async fn retry(
     } else {
         StageRetryMode::FailedActions
     };
+    ctx.interrupt.check("nothing retried")?;
     ctx.aws
         .pipeline
         .retry_stage_execution()

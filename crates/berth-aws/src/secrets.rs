@@ -257,6 +257,8 @@ pub struct Store<'a> {
     pub kms: &'a aws_sdk_kms::Client,
     pub names: Names<'a>,
     pub region: &'a str,
+    /// Ctrl-C: a write is not sent once it fired, and the reads before it are cancelled.
+    pub interrupt: crate::follow::Interrupt,
 }
 
 /// What `put` did.
@@ -296,6 +298,15 @@ impl<'a> Store<'a> {
             kms: &session.kms,
             names,
             region: &session.region,
+            interrupt: crate::follow::Interrupt::default(),
+        }
+    }
+
+    /// The store, stopped by `interrupt` (Ctrl-C) before its writes.
+    pub fn interrupted_by(self, interrupt: &crate::follow::Interrupt) -> Self {
+        Store {
+            interrupt: interrupt.clone(),
+            ..self
         }
     }
 
@@ -387,7 +398,11 @@ impl<'a> Store<'a> {
                 "{parameter} is over SSM's {MAX_PARAMETER_NAME} characters: nothing written"
             );
         }
-        let key_arn = self.stage_key().await?;
+        let key_arn = self
+            .interrupt
+            .before_write("nothing written", self.stage_key())
+            .await?;
+        self.interrupt.check("nothing written")?;
         let tags = [
             ("app", self.names.app()),
             ("stage", self.names.stage()),
@@ -531,6 +546,7 @@ impl<'a> Store<'a> {
     /// Deletes a declared secret's parameter (every version).
     pub async fn rm(&self, secret: &Secret) -> Result<String> {
         let parameter = parameter_name(&self.names, secret);
+        self.interrupt.check("nothing deleted")?;
         match self.ssm.delete_parameter().name(&parameter).send().await {
             Ok(_) => Ok(parameter),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => {

@@ -448,3 +448,146 @@ fn ctrl_c_at_the_confirmation_prompt_means_no() {
         "nothing executed"
     );
 }
+
+/// Runs berth-aws against `proxy` (value on stdin, if any), sends it SIGINT once the proxy has seen
+/// `op` (any call, when empty; the call then hangs), and returns what it did.
+fn interrupted_at(proxy: &FaultProxy, op: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth-aws"))
+        .args(args)
+        .args(["--endpoint-url", &proxy.url()])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !proxy.seen().iter().any(|s| op.is_empty() || s.operation == op) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{op} never sent: {:?}",
+            proxy.seen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_during_the_reads_of_a_command_that_only_reads_cancels_the_call() {
+    let stages = secret_stage("readonly");
+    let dir = stages.path().to_str().unwrap();
+    for (args, op) in [
+        (
+            &["pipeline", "status", "--stage", "readonly", "--stages", dir][..],
+            "",
+        ),
+        (
+            &["logs", "service", "--stage", "readonly", "--stages", dir][..],
+            "",
+        ),
+        (
+            &["drift", "service", "--stage", "readonly", "--stages", dir][..],
+            "",
+        ),
+        (&["ami", "--stage", "readonly", "--stages", dir][..], ""),
+    ] {
+        let proxy = FaultProxy::start(&upstream(), 50, Box::new(|_, _| Fault::Hang));
+        let o = interrupted_at(&proxy, op, args, None);
+        assert_eq!(o.status.code(), Some(130), "{args:?}: {}", all(&o));
+        assert!(
+            all(&o).contains("interrupted: nothing was changed"),
+            "{args:?}: {}",
+            all(&o)
+        );
+    }
+}
+
+/// The stack exists (a scripted DescribeStacks); what it retains is being read when Ctrl-C comes.
+#[test]
+fn ctrl_c_before_destroy_deletes_nothing() {
+    let body = "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+        <DescribeStacksResult><Stacks><member><StackName>sample-dev-service</StackName>\
+        <StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/sample-dev-service/1</StackId>\
+        <StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime>\
+        </member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId>\
+        </ResponseMetadata></DescribeStacksResponse>"
+        .to_owned();
+    let proxy = FaultProxy::start(
+        &upstream(),
+        50,
+        Box::new(move |_, seen| {
+            if seen.operation == "DescribeStacks" {
+                Fault::Answer {
+                    status: 200,
+                    body: body.clone(),
+                }
+            } else {
+                Fault::Hang
+            }
+        }),
+    );
+    let o = interrupted_at(
+        &proxy,
+        "GetTemplate",
+        &["destroy", "service", "--stage", "dev", "--yes"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", all(&o));
+    assert!(all(&o).contains("interrupted: nothing deleted"), "{}", all(&o));
+    let sent: Vec<String> = proxy.seen().into_iter().map(|s| s.operation).collect();
+    for write in ["DeleteStack", "UpdateCapacityProvider", "SetInstanceProtection"] {
+        assert!(!sent.iter().any(|o| o == write), "{write} was sent: {sent:?}");
+    }
+}
+
+/// Ctrl-C while the stage's key is looked up: the value is never sent.
+#[test]
+fn ctrl_c_before_secrets_put_writes_nothing() {
+    let stages = secret_stage("ctrlcput");
+    let proxy = FaultProxy::start(
+        &upstream(),
+        50,
+        Box::new(|_, seen| {
+            if seen.operation == "ListAliases" {
+                Fault::Hang
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let dir = stages.path().to_str().unwrap();
+    let o = interrupted_at(
+        &proxy,
+        "ListAliases",
+        &[
+            "secrets",
+            "put",
+            "DB_PASSWORD",
+            "--stage",
+            "ctrlcput",
+            "--stages",
+            dir,
+        ],
+        Some(b"interrupted-value"),
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", all(&o));
+    assert!(all(&o).contains("interrupted: nothing written"), "{}", all(&o));
+    assert!(!all(&o).contains("interrupted-value"));
+    let sent: Vec<String> = proxy.seen().into_iter().map(|s| s.operation).collect();
+    assert!(!sent.iter().any(|o| o == "PutParameter"), "{sent:?}");
+}

@@ -239,7 +239,7 @@ async fn the_whole_lifecycle() {
             endpoint: aws.endpoint.clone(),
             region: aws.region.clone(),
         };
-        berth_aws::commands::destroy(&env, name, true, Progress::Events, &[])
+        berth_aws::commands::destroy(&env, name, true, Progress::Events, &[], None)
             .await
             .unwrap_or_else(|f| panic!("{:#}\n{}", f.error, err.text()));
         assert!(matches!(

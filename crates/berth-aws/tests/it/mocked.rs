@@ -1363,3 +1363,110 @@ async fn ctrl_c_while_executing_lets_the_execution_stand_and_stops_following() {
         run.err.text()
     );
 }
+
+/// Before `DeleteStack`: the capacity provider's managed termination protection is turned off first
+/// (else ECS marks busy instances again), then every protected instance of the stack's group is
+/// released, 50 per call (SetInstanceProtection's limit); unprotected ones are left alone.
+#[tokio::test]
+async fn destroy_lets_go_of_the_instances_ecs_protected() {
+    use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
+    use aws_sdk_autoscaling::operation::set_instance_protection::SetInstanceProtectionOutput;
+    use aws_sdk_autoscaling::types::{AutoScalingGroup, Instance};
+    use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput;
+    use aws_sdk_cloudformation::types::StackResource;
+    use aws_sdk_ecs::operation::update_capacity_provider::UpdateCapacityProviderOutput;
+    use aws_sdk_ecs::types::ManagedTerminationProtection;
+
+    let order = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let resource = |id: &str, ty: &str, physical: &str| {
+        StackResource::builder()
+            .logical_resource_id(id)
+            .resource_type(ty)
+            .physical_resource_id(physical)
+            .resource_status(ResourceStatus::CreateComplete)
+            .timestamp(DateTime::from_secs(0))
+            .build()
+    };
+    let resources = mock!(Client::describe_stack_resources).then_output(move || {
+        DescribeStackResourcesOutput::builder()
+            .stack_resources(resource(
+                "CapacityProvider",
+                "AWS::ECS::CapacityProvider",
+                "sample-dev-cp",
+            ))
+            .stack_resources(resource(
+                "AutoScalingGroup",
+                "AWS::AutoScaling::AutoScalingGroup",
+                "sample-dev-asg",
+            ))
+            .stack_resources(resource("Cluster", "AWS::ECS::Cluster", "sample-dev"))
+            .build()
+    });
+    let cfn = mock_client!(aws_sdk_cloudformation, [&resources]);
+    let seen = order.clone();
+    let cp = mock!(aws_sdk_ecs::Client::update_capacity_provider)
+        .match_requests(move |r| {
+            seen.lock()
+                .unwrap()
+                .push(format!("UpdateCapacityProvider {}", r.name().unwrap_or_default()));
+            r.name() == Some("sample-dev-cp")
+                && r.auto_scaling_group_provider()
+                    .and_then(|p| p.managed_termination_protection())
+                    == Some(&ManagedTerminationProtection::Disabled)
+        })
+        .then_output(|| UpdateCapacityProviderOutput::builder().build());
+    let ecs = mock_client!(aws_sdk_ecs, [&cp]);
+    let describe = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups)
+        .match_requests(|r| r.auto_scaling_group_names() == ["sample-dev-asg"])
+        .then_output(|| {
+            let mut g = AutoScalingGroup::builder().auto_scaling_group_name("sample-dev-asg");
+            for n in 0..61 {
+                g = g.instances(
+                    Instance::builder()
+                        .instance_id(format!("i-{n:017x}"))
+                        // The last one is not protected: it is left as it is.
+                        .protected_from_scale_in(n < 60)
+                        .build(),
+                );
+            }
+            DescribeAutoScalingGroupsOutput::builder()
+                .auto_scaling_groups(g.build())
+                .build()
+        });
+    let seen = order.clone();
+    let protect = mock!(aws_sdk_autoscaling::Client::set_instance_protection)
+        .match_requests(move |r| {
+            seen.lock().unwrap().push(format!(
+                "SetInstanceProtection {} {} {:?}",
+                r.auto_scaling_group_name().unwrap_or_default(),
+                r.instance_ids().len(),
+                r.protected_from_scale_in()
+            ));
+            true
+        })
+        .then_output(|| SetInstanceProtectionOutput::builder().build());
+    let autoscaling = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&describe, &protect]);
+    let clients = berth_aws::protection::Clients { ecs, autoscaling };
+
+    let released = berth_aws::protection::release(&cfn, &clients, STACK)
+        .await
+        .unwrap();
+    assert_eq!(released.capacity_providers, ["sample-dev-cp"]);
+    assert_eq!(released.instances.len(), 1);
+    assert_eq!(released.instances[0].1.len(), 60);
+    assert_eq!(
+        *order.lock().unwrap(),
+        [
+            "UpdateCapacityProvider sample-dev-cp",
+            "SetInstanceProtection sample-dev-asg 50 Some(false)",
+            "SetInstanceProtection sample-dev-asg 10 Some(false)",
+        ]
+    );
+    assert_eq!(
+        released.lines(),
+        [
+            "turned off managed termination protection of capacity provider sample-dev-cp",
+            "cleared scale-in protection of 60 instances in sample-dev-asg (or deleting the group would wait for ever)",
+        ]
+    );
+}

@@ -651,7 +651,31 @@ fn deploy_the_example_stage_check_it_change_it_destroy_it() {
     assert!(text(&blocked).contains("destroy it first"));
     let no_tty = berth(&server, &["destroy", "service", "--stage", "dev"]);
     assert_eq!(no_tty.status.code(), Some(3), "{}", text(&no_tty));
-    ok(berth(&server, &["destroy", "service", "--stage", "dev", "--yes"]));
+    // The group starts its instances protected from scale-in (for the capacity provider's managed
+    // termination protection); nothing takes the marks off again, and on AWS a group with protected
+    // instances is never deleted: destroy clears them first (moto deletes the group regardless, so
+    // what is checked is that berth found the marks and cleared them, in its output).
+    let group = physical(&server, "sample-dev-service")["AutoScalingGroup"].clone();
+    let protected = aws(
+        &server,
+        &[
+            "autoscaling",
+            "describe-auto-scaling-groups",
+            "--auto-scaling-group-names",
+            &group,
+        ],
+    )["AutoScalingGroups"][0]["Instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["ProtectedFromScaleIn"] == true)
+        .count();
+    assert_eq!(protected, 2, "both instances start protected");
+    let destroyed = ok(berth(&server, &["destroy", "service", "--stage", "dev", "--yes"]));
+    assert!(
+        destroyed.contains(&format!("cleared scale-in protection of 2 instances in {group}")),
+        "{destroyed}"
+    );
     let out = ok(berth(
         &server,
         &["destroy", "pipeline", "--stage", "dev", "--yes"],

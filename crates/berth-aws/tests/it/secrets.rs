@@ -324,6 +324,7 @@ async fn check_names_exactly_the_missing_ones_and_the_misplaced_ones() {
         kms: &session.kms,
         names,
         region: "ap-northeast-1",
+        interrupt: berth_aws::follow::Interrupt::default(),
     };
     let key = session
         .kms
