@@ -168,10 +168,51 @@ fn answers(port: u16, path: &str) -> bool {
     s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
-fn start(name: &'static str, mut cmd: Command, port: u16, health: &str, dir: tempfile::TempDir) -> Server {
+/// Runs a server's command under a watchdog that stops it (SIGTERM, SIGKILL after 10 s) when this
+/// process ends or sends the watchdog SIGTERM: a server kept in a `static` for a whole test binary is
+/// never dropped, and would otherwise outlive it.
+const WATCHDOG: &str = r#"
+import os, signal, subprocess, sys, time
+parent = os.getppid()
+child = subprocess.Popen(sys.argv[1:])
+def stop(*_):
+    child.terminate()
+    try:
+        child.wait(10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while child.poll() is None:
+    if os.getppid() != parent:
+        stop()
+    time.sleep(0.5)
+sys.exit(child.returncode)
+"#;
+
+fn watched(cmd: &Command) -> Command {
+    let mut w = Command::new("python3");
+    w.arg("-c")
+        .arg(WATCHDOG)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => w.env(key, v),
+            None => w.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        w.current_dir(dir);
+    }
+    w
+}
+
+fn start(name: &'static str, cmd: Command, port: u16, health: &str, dir: tempfile::TempDir) -> Server {
     let log = dir.path().join("server.log");
     let file = std::fs::File::create(&log).expect("a log file");
-    let child = cmd
+    let child = watched(&cmd)
         .stdout(file.try_clone().expect("log handle"))
         .stderr(file)
         .spawn()
@@ -334,4 +375,61 @@ pub fn example_stage_in(server: &Server) -> String {
             "arn:aws:codeconnections:ap-northeast-1:123456789012:",
             &format!("arn:aws:codeconnections:ap-northeast-1:{account}:"),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose owner ends without dropping it (as a `static` one does) is stopped by its
+    /// watchdog: here the owner is a shell that starts the watched command and exits at once.
+    #[test]
+    fn a_watched_server_stops_when_its_owner_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut server = Command::new("sh");
+        server.args(["-c", &format!("echo $$ > {}; exec sleep 600", pid_file.display())]);
+        let w = watched(&server);
+        // The owner: a shell that runs the watchdog in the background and exits once the server runs.
+        let line: Vec<String> = std::iter::once(w.get_program())
+            .chain(w.get_args())
+            .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
+            .collect();
+        let owner = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "{} >/dev/null 2>&1 & while [ ! -s {} ]; do sleep 0.05; done",
+                    line.join(" "),
+                    pid_file.display()
+                ),
+            ])
+            .status()
+            .unwrap();
+        assert!(owner.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let pid = loop {
+            if let Ok(p) = std::fs::read_to_string(&pid_file)
+                && !p.trim().is_empty()
+            {
+                break p.trim().to_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "the server never started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let alive = || {
+            Command::new("kill")
+                .args(["-0", &pid])
+                .status()
+                .unwrap()
+                .success()
+        };
+        while alive() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server {pid} outlived its owner"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }
