@@ -204,6 +204,11 @@ fn check_parameters(stage: &Stage, stack: Stack, template: &serde_json::Value) -
                         ));
                     }
                 }
+                if decl["Type"].as_str() == Some("String") {
+                    out.extend(string_constraints(v, decl).into_iter().map(|why| {
+                        format!("{file}: {stack} parameter `{name}` = `{v}` {why}")
+                    }));
+                }
                 if let (Some(min), Ok(n)) = (decl["MinValue"].as_f64(), v.parse::<f64>())
                     && n < min
                 {
@@ -217,6 +222,33 @@ fn check_parameters(stage: &Stage, stack: Stack, template: &serde_json::Value) -
             }
             None => {}
         }
+    }
+    out
+}
+
+/// What a `String` parameter's `AllowedPattern` (which must match the whole value), `MinLength` and
+/// `MaxLength` say of `v`, as CloudFormation would refuse it.
+fn string_constraints(v: &str, decl: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(pattern) = decl["AllowedPattern"].as_str() {
+        match regex_lite::Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(re) if !re.is_match(v) => out.push(format!("does not match its AllowedPattern {pattern}")),
+            Ok(_) => {}
+            Err(e) => out.push(format!(
+                "cannot be checked: its AllowedPattern {pattern} is not a regular expression ({e})"
+            )),
+        }
+    }
+    let length = v.chars().count();
+    if let Some(min) = decl["MinLength"].as_u64()
+        && (length as u64) < min
+    {
+        out.push(format!("is {length} characters long, below its MinLength {min}"));
+    }
+    if let Some(max) = decl["MaxLength"].as_u64()
+        && (length as u64) > max
+    {
+        out.push(format!("is {length} characters long, above its MaxLength {max}"));
     }
     out
 }
@@ -272,5 +304,48 @@ mod tests {
             "{:?}",
             env.warnings()
         );
+    }
+
+    #[test]
+    fn a_string_parameter_is_held_to_its_pattern_and_lengths_as_cloudformation_would() {
+        let decl = serde_json::json!({"Type": "String", "AllowedPattern": "[a-z]+|x-[0-9]", "MinLength": 2, "MaxLength": 5});
+        assert!(string_constraints("abc", &decl).is_empty());
+        assert!(string_constraints("x-1", &decl).is_empty());
+        // The whole value must match: a match inside it is not enough.
+        assert_eq!(
+            string_constraints("abc1", &decl),
+            ["does not match its AllowedPattern [a-z]+|x-[0-9]"]
+        );
+        assert_eq!(
+            string_constraints("a", &decl),
+            ["is 1 characters long, below its MinLength 2"]
+        );
+        assert_eq!(
+            string_constraints("abcdef", &decl),
+            ["is 6 characters long, above its MaxLength 5"]
+        );
+    }
+
+    /// Every shipped stage's values meet every constraint of the parameters they set (what the
+    /// gate checks before synth writes and deploy sends).
+    #[test]
+    fn the_shipped_stages_meet_every_string_constraint() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let env =
+            crate::Environment::load(&crate::Inputs::new(&root)).expect("the shipped stages pass the gate");
+        let mut checked = 0;
+        for stage in env.stages() {
+            for t in env.templates() {
+                let declared = t.value["Parameters"].as_object().cloned().unwrap_or_default();
+                for (name, v) in stage.parameters(t.stack) {
+                    let decl = &declared[name];
+                    if decl["Type"].as_str() == Some("String") && decl.get("AllowedPattern").is_some() {
+                        checked += 1;
+                        assert!(string_constraints(&v, decl).is_empty(), "{name} = {v}");
+                    }
+                }
+            }
+        }
+        assert!(checked >= 5, "only {checked} patterned values");
     }
 }
