@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn the_shipped_stages_meet_every_string_constraint() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let env = Environment::load(&crate::Inputs::new(&root)).expect("the shipped stages pass the gate");
+        let env = Environment::load(&Inputs::new(&root)).expect("the shipped stages pass the gate");
         let mut checked = 0;
         for stage in env.stages() {
             for t in env.templates() {
