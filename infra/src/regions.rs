@@ -65,13 +65,16 @@ pub fn lookup(name: &str) -> Option<Region> {
 
 /// Whether `name` is a region a stage can live in; the error names the bad value and what to write.
 pub fn check(name: &str) -> Result<Region, String> {
-    let list = format!("infra/data/regions.csv, botocore {}", source_version());
+    let list = format!(
+        "the list in infra/data/regions.csv, from botocore {}",
+        source_version()
+    );
     if let Some(r) = lookup(name) {
         if r.ecs {
             return Ok(r);
         }
         return Err(format!(
-            "`{name}` ({}) has no ECS endpoint in {list}: expected a region where ECS runs; if it has one now, \
+            "`{name}` ({}) has no ECS endpoint ({list}): expected a region where ECS runs; if it has one now, \
              refresh the list (python3 infra/data/make_regions.py)",
             r.description
         ));
@@ -105,12 +108,12 @@ pub fn check(name: &str) -> Result<Region, String> {
     };
     match PARTITIONS.iter().find(|(_, rx)| rx.is_match(name)) {
         Some((partition, _)) => Err(format!(
-            "`{name}` is not an AWS region {list} knows: expected a region of partition {partition} such as \
+            "`{name}` is not an AWS region ({list}): expected a region of partition {partition} such as \
              ap-northeast-1{did_you_mean} (a region opened since then: refresh the list, python3 \
              infra/data/make_regions.py)"
         )),
         None => Err(format!(
-            "`{name}` is not an AWS region: expected a name such as ap-northeast-1 ({list}){did_you_mean}"
+            "`{name}` is not an AWS region ({list}): expected a name such as ap-northeast-1{did_you_mean}"
         )),
     }
 }
@@ -127,6 +130,13 @@ mod tests {
         assert_eq!(check("ap-northeast-1").map(|r| r.partition), Ok("aws"));
         assert_eq!(check("cn-north-1").map(|r| r.partition), Ok("aws-cn"));
         let e = check("eu-west-9").unwrap_err();
+        assert!(
+            e.starts_with(
+                "`eu-west-9` is not an AWS region (the list in infra/data/regions.csv, from botocore 1.44.8): \
+                 expected a region of partition aws"
+            ),
+            "{e}"
+        );
         assert!(
             e.contains("partition aws") && e.contains("did you mean one of `eu-west-1`"),
             "{e}"

@@ -119,7 +119,7 @@ fn a_region_must_be_one_aws_has_with_ecs() {
     refused(
         &edit("region: ap-northeast-1", "region: eu-west-9"),
         &[
-            "region: `eu-west-9` is not an AWS region infra/data/regions.csv, botocore 1.44.8 knows",
+            "region: `eu-west-9` is not an AWS region (the list in infra/data/regions.csv, from botocore 1.44.8): expected",
             "did you mean one of `eu-west-1` (Europe (Ireland)), `eu-west-2` (Europe (London)), `eu-west-3` (Europe (Paris))?",
             "python3 infra/data/make_regions.py",
         ],

@@ -42,6 +42,40 @@ fn unknown_flags_are_usage_errors() {
     assert!(text(&o).1.contains("unexpected argument '--colour'"));
 }
 
+#[test]
+fn bad_values_of_the_light_commands_are_usage_errors_not_panics() {
+    for (args, needle) in [
+        (
+            &["bench", "--runs", "0"][..],
+            "invalid value '0' for '--runs <N>'",
+        ),
+        (
+            &["bench", "--deploy", "--deploy-runs", "0"][..],
+            "invalid value '0' for '--deploy-runs <N>'",
+        ),
+        (
+            &["lint", "--rules", "--format", "json"][..],
+            "cannot be used with",
+        ),
+        (
+            &["lint", "infra/cfn/service.yaml", "--rules"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let o = xtask(args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {out}{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // An extra argument: plain words (no talk of secrets outside `secrets`).
+    let o = xtask(&["synth", "extra"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(64), "{err}");
+    assert!(err.contains("unexpected argument 'extra'"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+}
+
 /// xtask with a `cargo` that fails the test if it is ever run, and an empty target directory: what
 /// answers here answers on a fresh clone without building berth-aws (and so the AWS SDK).
 fn xtask_without_cargo(args: &[&str]) -> Output {
@@ -136,6 +170,33 @@ fn help_and_usage_errors_of_the_aws_commands_need_no_build() {
             &["pipeline", "status", "--stage", "dev", "--runs", "0"][..],
             64,
             "0 is not in 1..=20",
+        ),
+        (
+            &["status", "service", "--stage", "dev", "--endpoint-url", "notaurl"][..],
+            64,
+            "invalid value 'notaurl' for '--endpoint-url <URL>': expected http(s)://host[:port]",
+        ),
+        (
+            &["deploy", "service", "--stage", "dev", "--role-arn", "notanarn"][..],
+            64,
+            "invalid value 'notanarn' for '--role-arn <ARN>': expected an IAM role ARN",
+        ),
+        (
+            &[
+                "deploy",
+                "service",
+                "--stage",
+                "dev",
+                "--template-bucket",
+                "Bad_Bucket",
+            ][..],
+            64,
+            "invalid value 'Bad_Bucket' for '--template-bucket <BUCKET>': expected an S3 bucket name",
+        ),
+        (
+            &["rollback", "service", "--stage", "dev", "--skip", ""][..],
+            64,
+            "invalid value '' for '--skip <LOGICAL_ID>'",
         ),
         (
             &["logs", "everything", "--stage", "dev"][..],

@@ -79,15 +79,27 @@ pub fn known_profiles() -> Vec<String> {
     names
 }
 
-/// Refuses a `--profile` that no config or credentials file defines (as the AWS CLI does): a typo
-/// must not fall back to other credentials.
-pub fn check_profile(profile: &str) -> Result<(), String> {
+/// The profile the command runs as: `--profile`, else `AWS_PROFILE` (which the SDK's default chain
+/// reads), with where it came from as a message names it (`--profile NAME`, `AWS_PROFILE=NAME`).
+pub fn chosen_profile(flag: Option<&str>) -> Option<(String, String)> {
+    match flag {
+        Some(p) => Some((p.to_owned(), format!("--profile {p}"))),
+        None => std::env::var("AWS_PROFILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(|p| (p.clone(), format!("AWS_PROFILE={p}"))),
+    }
+}
+
+/// Refuses a profile (`--profile` or `AWS_PROFILE`, named by `given`) that no config or credentials
+/// file defines (as the AWS CLI does): a typo must not fall back to other credentials.
+pub fn check_profile(profile: &str, given: &str) -> Result<(), String> {
     let known = known_profiles();
     if known.iter().any(|k| k == profile) {
         return Ok(());
     }
     Err(format!(
-        "--profile {profile}: no such profile in the AWS config or credentials files: expected one of: {}\n\
+        "{given}: no such profile in the AWS config or credentials files: expected one of: {}\n\
          hint: `aws configure --profile {profile}` (or `aws configure sso`) creates it; AWS_CONFIG_FILE and \
          AWS_SHARED_CREDENTIALS_FILE say where the files are",
         if known.is_empty() {
@@ -124,13 +136,55 @@ pub async fn connect(profile: Option<&str>, region: &str, endpoint: Option<&str>
     clients(&conf, region, endpoint)
 }
 
-/// The call timeout: [`CALL_TIMEOUT`], or `BERTH_CALL_TIMEOUT` seconds (a slow network, or a test).
+/// The largest `BERTH_CALL_TIMEOUT`: a day.
+const MAX_CALL_TIMEOUT_SECS: u64 = 86_400;
+
+/// The call timeout `BERTH_CALL_TIMEOUT` asks for (`value`, when set): [`CALL_TIMEOUT`] when unset or
+/// empty; an
+/// error naming the variable, the value and what was expected otherwise.
+pub fn parse_call_timeout(value: Option<&str>) -> Result<Duration, String> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(CALL_TIMEOUT);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(s) if (1..=MAX_CALL_TIMEOUT_SECS).contains(&s) => Ok(Duration::from_secs(s)),
+        _ => Err(format!(
+            "BERTH_CALL_TIMEOUT={v}: expected a whole number of seconds from 1 to {MAX_CALL_TIMEOUT_SECS} \
+             (unset: {} s)",
+            CALL_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// `BERTH_CALL_TIMEOUT` as the process has it (None when unset; a value that is no text is refused).
+fn call_timeout_var() -> Result<Option<String>, String> {
+    match std::env::var("BERTH_CALL_TIMEOUT") {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("BERTH_CALL_TIMEOUT is not text: expected a whole number of seconds".to_owned())
+        }
+    }
+}
+
+/// Checks `BERTH_CALL_TIMEOUT` before any call (the command line refuses a bad value up front).
+pub fn check_call_timeout() -> Result<Duration, String> {
+    parse_call_timeout(call_timeout_var()?.as_deref())
+}
+
+/// The call timeout: [`CALL_TIMEOUT`], or `BERTH_CALL_TIMEOUT` seconds (a slow network, or a test);
+/// checked by [`check_call_timeout`] before any call.
 pub fn call_timeout() -> Duration {
-    std::env::var("BERTH_CALL_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(CALL_TIMEOUT, Duration::from_secs)
+    check_call_timeout().unwrap_or(CALL_TIMEOUT)
+}
+
+/// Refuses a `--region` that is no AWS region where ECS runs (as a stage file's `region` is refused,
+/// with a "did you mean"), before any call: a typo would otherwise wait for a connection that never
+/// opens.
+pub fn check_region(region: &str) -> Result<(), String> {
+    infra::regions::check(region)
+        .map(|_| ())
+        .map_err(|e| format!("--region {region}: {e}"))
 }
 
 /// The connect, attempt and call timeouts of every call.
@@ -291,6 +345,9 @@ pub fn credentials_hint(e: &anyhow::Error) -> Option<String> {
         "InvalidSignatureException",
         "no providers in chain provided credentials",
         "failed to load credentials",
+        // Every failure of the credential chain (IMDS forbidden or unreachable, a bad profile
+        // process, SSO): "an error occurred while loading credentials".
+        "loading credentials",
         "the credential provider was not enabled",
         "Error loading SSO Token",
     ];
@@ -326,5 +383,52 @@ mod tests {
         let hint = unreachable_hint(&e, "eu-west-1", Some("http://127.0.0.1:9")).unwrap();
         assert!(hint.contains("the endpoint http://127.0.0.1:9"), "{hint}");
         assert!(unreachable_hint(&anyhow::anyhow!("AccessDenied"), "eu-west-1", None).is_none());
+    }
+
+    #[test]
+    fn every_credential_loading_failure_gets_the_hint() {
+        for text in [
+            "dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session \
+             token: request forbidden",
+            "dispatch failure: an error occurred while loading credentials: the credential provider was not enabled",
+            "ExpiredToken: the security token included in the request is expired",
+        ] {
+            let hint = credentials_hint(&anyhow::anyhow!("{text}").context("describing stack s"));
+            assert!(
+                hint.is_some_and(|h| h.starts_with("hint: AWS refused the credentials")),
+                "{text}"
+            );
+        }
+        assert!(credentials_hint(&anyhow::anyhow!("AccessDenied: not authorized")).is_none());
+    }
+
+    #[test]
+    fn a_bad_call_timeout_is_named_with_what_was_expected() {
+        assert_eq!(parse_call_timeout(None), Ok(CALL_TIMEOUT));
+        assert_eq!(parse_call_timeout(Some("5")), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_call_timeout(Some("")), Ok(CALL_TIMEOUT));
+        for bad in ["abc", "0", "-1", "1.5", "100000"] {
+            let e = parse_call_timeout(Some(bad)).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "BERTH_CALL_TIMEOUT={bad}: expected a whole number of seconds"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_region_flag_is_checked_like_a_stage_files_region() {
+        assert!(check_region("eu-west-1").is_ok());
+        let e = check_region("us-esat-1").unwrap_err();
+        assert!(
+            e.starts_with("--region us-esat-1: `us-esat-1` is not an AWS region"),
+            "{e}"
+        );
+        assert!(
+            e.contains("did you mean one of `us-east-1` (US East (N. Virginia))"),
+            "{e}"
+        );
     }
 }

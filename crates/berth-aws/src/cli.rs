@@ -57,8 +57,8 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     };
     let interrupt = Interrupt::default();
     interrupt.on_ctrl_c();
-    if let Some(profile) = aws_args_of(&command).and_then(|a| a.profile.as_deref())
-        && let Err(e) = aws::check_profile(profile)
+    if let Some(args) = aws_args_of(&command)
+        && let Err(e) = check_aws_args(args)
     {
         printer.line(&format!("error: {e}"));
         return i32::from(Code::Usage.number());
@@ -120,16 +120,30 @@ pub async fn main(args: Vec<OsString>) -> i32 {
                 let region = region.as_deref().unwrap_or("(the stage's)");
                 aws::unreachable_hint(&f.error, region, endpoint.as_deref())
             });
-            match hint {
-                Some(hint) => printer.line(&format!("error: {hint}\ncause: {:#}", f.error)),
-                None => match aws::credentials_hint(&f.error) {
-                    Some(hint) => printer.line(&format!("error: {:#}\n{hint}", f.error)),
-                    None => printer.line(&format!("error: {:#}", f.error)),
-                },
+            // Credentials first: a credential provider that could not be reached (IMDS) is no
+            // unreachable AWS endpoint.
+            match (aws::credentials_hint(&f.error), hint) {
+                (Some(hint), _) => printer.line(&format!("error: {:#}\n{hint}", f.error)),
+                (None, Some(hint)) => printer.line(&format!("error: {hint}\ncause: {:#}", f.error)),
+                (None, None) => printer.line(&format!("error: {:#}", f.error)),
             }
             i32::from(f.code.number())
         }
     }
+}
+
+/// What the AWS commands take from the command line and the environment, checked before the stage is
+/// read or any call is made: the profile (`--profile` or `AWS_PROFILE`) is defined, `--region` is a
+/// region, `BERTH_CALL_TIMEOUT` is a number of seconds. A usage error otherwise.
+fn check_aws_args(a: &AwsArgs) -> std::result::Result<(), String> {
+    if let Some((profile, given)) = aws::chosen_profile(a.profile.as_deref()) {
+        aws::check_profile(&profile, &given)?;
+    }
+    if let Some(region) = &a.region {
+        aws::check_region(region)?;
+    }
+    aws::check_call_timeout()?;
+    Ok(())
 }
 
 /// The AWS flags of a command that talks to AWS.

@@ -59,7 +59,9 @@ impl Code {
             Code::LostContact => {
                 "contact with AWS was lost after the stack operation started: it goes on without berth; the state last seen and the command that watches it again are printed"
             }
-            Code::Usage => "usage error (unknown flag, missing argument, a profile no config file defines)",
+            Code::Usage => {
+                "usage error (unknown flag, missing argument, a flag value of the wrong form, a `--region` that is no AWS region, a profile no config file defines, a bad `BERTH_CALL_TIMEOUT`)"
+            }
             Code::Interrupted => {
                 "interrupted (Ctrl-C): before execution nothing is executed (the prepared change set is deleted, or named when it cannot be); while following (a stack, a run, a rollout, a log), what was followed goes on"
             }

@@ -6,6 +6,7 @@
 //! crate does no I/O and depends on clap only.
 
 pub mod exit;
+pub mod values;
 
 use std::path::PathBuf;
 
@@ -39,26 +40,31 @@ impl Cli {
     }
 }
 
-/// What to print for a clap error: clap's own text, except that an unexpected positional argument is
-/// never shown (someone who typed a secret's value as an argument, `secrets put NAME VALUE`, must not
-/// find it echoed to the terminal and the CI log).
+/// What to print for a clap error: clap's own text, except that an unexpected positional argument of
+/// a `secrets` command is never shown (someone who typed a secret's value as an argument,
+/// `secrets put NAME VALUE`, must not find it echoed to the terminal and the CI log).
 pub fn error_text(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let positional = match e.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(arg)) => !arg.starts_with('-'),
         _ => false,
     };
-    if e.kind() != ErrorKind::UnknownArgument || !positional {
-        return e.render().to_string();
-    }
     let usage = match e.get(ContextKind::Usage) {
-        Some(ContextValue::StyledStr(u)) => format!("\n{}\n", u),
+        Some(ContextValue::StyledStr(u)) => u.to_string(),
         _ => String::new(),
     };
+    let under = |command: &str| usage.contains(&format!("{BIN_NAME} {command}"));
+    if e.kind() != ErrorKind::UnknownArgument || !positional || !under("secrets ") {
+        return e.render().to_string();
+    }
+    let why = if under("secrets put ") {
+        "not shown: it may be a secret value; `secrets put` reads the value from a prompt or stdin, never \
+         from an argument"
+    } else {
+        "not shown: it may be a secret value"
+    };
     format!(
-        "error: one argument more than the command takes (not shown: it may be a secret value; \
-         `secrets put` reads the value from a prompt or stdin, never from an argument)\n{usage}\n\
-         For more information, try '--help'.\n"
+        "error: one argument more than the command takes ({why})\n\n{usage}\n\nFor more information, try '--help'.\n"
     )
 }
 
@@ -139,14 +145,14 @@ pub struct BenchArgs {
     #[arg(long)]
     pub cold: bool,
     /// Iterations of the in-process measurement
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub runs: usize,
     /// Instead of synth: time `cargo xtask deploy service` against `aws cloudformation deploy`, each
     /// in its own moto server started for the purpose
     #[arg(long)]
     pub deploy: bool,
     /// With --deploy: creates and no-change redeploys per tool
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
     pub deploy_runs: usize,
     /// With --deploy: also once against LocalStack (asynchronous, like AWS)
     #[arg(long, requires = "deploy")]
@@ -199,8 +205,8 @@ pub enum OutputFormat {
 pub struct LintArgs {
     /// Template (YAML or JSON) or buildspec files; none: the environment, synthesized in memory
     pub files: Vec<PathBuf>,
-    /// List the rules and exit
-    #[arg(long)]
+    /// List the rules and exit (as text; not with files or --format)
+    #[arg(long, conflicts_with_all = ["files", "format"])]
     pub rules: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -259,11 +265,11 @@ pub struct AwsArgs {
     /// AWS profile (default: the SDK's credential chain)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS region (default: the stage's)
+    /// AWS region (default: the stage's); checked against the regions berth knows before any call
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// A custom AWS endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = values::endpoint_url)]
     pub endpoint_url: Option<String>,
     /// Where the stage files are (default: infra/stages)
     #[arg(long, global = true, value_name = "DIR")]
@@ -279,8 +285,8 @@ pub enum StackArg {
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
-    /// Resources done of total and the latest event, redrawn in place (needs a terminal; falls back
-    /// to `events` otherwise).
+    /// A count of what is done of the total (a stack's resources; a pipeline run's actions) and the
+    /// latest event, redrawn in place (needs stderr to be a terminal; falls back to `events` otherwise).
     Bar,
     /// One line per event.
     Events,
@@ -309,7 +315,7 @@ pub struct DeployArgs {
     #[arg(long, conflicts_with = "execute")]
     pub no_execute: bool,
     /// Execute a change set prepared with --no-execute
-    #[arg(long, value_name = "CHANGE_SET")]
+    #[arg(long, value_name = "CHANGE_SET", value_parser = values::change_set)]
     pub execute: Option<String>,
     /// Delete and recreate a stack whose creation failed (ROLLBACK_COMPLETE, ...) without asking
     #[arg(long)]
@@ -317,19 +323,19 @@ pub struct DeployArgs {
     /// Wait for an operation already running on the stack instead of stopping
     #[arg(long)]
     pub wait: bool,
-    /// How to show progress (default: bar on a terminal, events otherwise)
-    #[arg(long, value_enum, default_value = "bar")]
+    /// How to show the stack operation's progress (default: bar when stderr is a terminal, events otherwise)
+    #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
     pub progress: Progress,
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
     /// Bucket for templates over the 51,200-byte inline limit (default: the stage's artifact bucket)
-    #[arg(long, value_name = "BUCKET")]
+    #[arg(long, value_name = "BUCKET", value_parser = values::bucket)]
     pub template_bucket: Option<String>,
     /// Service stack: the image tag to run (default: keep the deployed one)
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", value_parser = values::image_tag)]
     pub image_tag: Option<String>,
     /// The role CloudFormation uses (default: the stack's, or your credentials)
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = values::role_arn)]
     pub role_arn: Option<String>,
     /// A drift-aware change set: also bring back what changed outside CloudFormation to what the
     /// template says (DeploymentMode REVERT_DRIFT; see `drift`)
@@ -347,7 +353,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub exit_code: bool,
     /// Service stack: the image tag to compare with (default: keep the deployed one)
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", value_parser = values::image_tag)]
     pub image_tag: Option<String>,
     /// The drift-aware change set: what a deploy with --revert-drift would change, drift included
     #[arg(long)]
@@ -365,7 +371,8 @@ pub struct DestroyArgs {
     /// Delete without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
-    #[arg(long, value_enum, default_value = "bar")]
+    /// How to show the deletion's progress (default: bar when stderr is a terminal, events otherwise)
+    #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
     pub progress: Progress,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -380,6 +387,7 @@ pub struct StatusArgs {
     pub watch: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// With --watch: how to show the operation's progress
     #[arg(long, value_enum, default_value = "events")]
     pub progress: Progress,
     #[command(flatten)]
@@ -391,9 +399,10 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub target: Target,
     /// A resource to skip (it stays as it is); repeatable
-    #[arg(long, value_name = "LOGICAL_ID")]
+    #[arg(long, value_name = "LOGICAL_ID", value_parser = values::logical_id)]
     pub skip: Vec<String>,
-    #[arg(long, value_enum, default_value = "bar")]
+    /// How to show the rollback's progress (default: bar when stderr is a terminal, events otherwise)
+    #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
     pub progress: Progress,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -511,17 +520,18 @@ pub enum PipelineCommand {
     },
     /// Follow the running run (or --execution ID) to its end; on failure, the root cause
     #[command(
-        after_help = "Exit 0 when the run succeeds, 4 when it fails or is stopped (the root cause is printed),         130 on Ctrl-C (the run goes on)."
+        after_help = "Exit 0 when the run succeeds, 4 when it fails or is stopped (the root cause is printed), \
+        130 on Ctrl-C (the run goes on)."
     )]
     Watch {
         /// The stage (a file infra/stages/<STAGE>.yaml)
         #[arg(long)]
         stage: String,
         /// A run's execution ID (default: the one in progress, else the latest)
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = values::execution_id)]
         execution: Option<String>,
-        /// How to show progress (default: bar on a terminal, lines otherwise)
-        #[arg(long, value_enum, default_value = "bar")]
+        /// How to show the run's progress (default: bar when stderr is a terminal, events otherwise)
+        #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
         progress: Progress,
     },
     /// Start a run now (from the sources' latest commits)
@@ -532,7 +542,8 @@ pub enum PipelineCommand {
         /// Follow the run to its end
         #[arg(long)]
         watch: bool,
-        #[arg(long, value_enum, default_value = "bar")]
+        /// With --watch: how to show the run's progress (default: bar when stderr is a terminal, events otherwise)
+        #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
         progress: Progress,
     },
     /// Approve the change set waiting in the deploy stage: shows it first, then asks
@@ -565,7 +576,7 @@ pub enum PipelineCommand {
         #[arg(long)]
         stage: String,
         /// The run whose failed stage to retry (default: the failed stage's latest run)
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = values::execution_id)]
         execution: Option<String>,
         /// Run every action of the stage again, not only the failed ones
         #[arg(long)]
@@ -573,7 +584,8 @@ pub enum PipelineCommand {
         /// Follow the run to its end
         #[arg(long)]
         watch: bool,
-        #[arg(long, value_enum, default_value = "bar")]
+        /// With --watch: how to show the run's progress (default: bar when stderr is a terminal, events otherwise)
+        #[arg(long, value_enum, default_value = "bar", hide_default_value = true)]
         progress: Progress,
     },
 }
@@ -695,6 +707,7 @@ pub struct DriftArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::ValueEnum;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::parse_args(std::iter::once("cargo xtask").chain(args.iter().copied()))
@@ -801,6 +814,162 @@ mod tests {
             panic!("diff")
         };
         assert!(d.revert_drift);
+    }
+
+    /// The rendered error of a command line that must not parse.
+    fn refused(args: &[&str]) -> String {
+        let e = parse(args).unwrap_err();
+        assert_eq!(clap_exit_code(&e), Code::Usage, "{args:?}");
+        error_text(&e)
+    }
+
+    #[test]
+    fn flag_values_that_go_to_aws_are_checked_when_parsed() {
+        let deploy = ["deploy", "service", "--stage", "dev"];
+        for (flag, value, expected) in [
+            ("--endpoint-url", "notaurl", "expected http(s)://host[:port]"),
+            (
+                "--endpoint-url",
+                "localhost:4566",
+                "expected http(s)://host[:port]",
+            ),
+            ("--image-tag", "v1:latest", "expected an image tag"),
+            ("--image-tag", ".hidden", "expected an image tag"),
+            ("--execute", "", "expected the name or ARN of a change set"),
+            ("--role-arn", "notanarn", "expected an IAM role ARN"),
+            ("--template-bucket", "Bad_Bucket", "expected an S3 bucket name"),
+        ] {
+            let mut args = deploy.to_vec();
+            args.extend([flag, value]);
+            let text = refused(&args);
+            assert!(
+                text.contains(&format!("invalid value '{value}' for '{flag} <")),
+                "{flag} {value}: {text}"
+            );
+            assert!(text.contains(expected), "{flag} {value}: {text}");
+        }
+        for args in [
+            &["diff", "service", "--stage", "dev", "--image-tag", "a b"][..],
+            &["rollback", "service", "--stage", "dev", "--skip", ""][..],
+            &["pipeline", "watch", "--stage", "dev", "--execution", ""][..],
+            &["pipeline", "retry", "--stage", "dev", "--execution", ""][..],
+            &["status", "service", "--stage", "dev", "--endpoint-url", "ftp://x"][..],
+            &["secrets", "list", "--stage", "dev", "--endpoint-url", "http://"][..],
+        ] {
+            let text = refused(args);
+            assert!(text.contains("invalid value"), "{args:?}: {text}");
+        }
+        // Good values pass as given.
+        let cli = parse(&[
+            "deploy",
+            "service",
+            "--stage",
+            "dev",
+            "--image-tag",
+            "1.4.2_rc-1",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/cfn/deployer",
+            "--template-bucket",
+            "my-templates.eu",
+            "--endpoint-url",
+            "http://127.0.0.1:4566",
+        ])
+        .unwrap();
+        let Some(Command::Deploy(d)) = cli.command else {
+            panic!("deploy")
+        };
+        assert_eq!(d.image_tag.as_deref(), Some("1.4.2_rc-1"));
+        assert_eq!(d.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+    }
+
+    #[test]
+    fn bench_counts_start_at_one() {
+        for args in [
+            &["bench", "--runs", "0"][..],
+            &["bench", "--deploy", "--deploy-runs", "0"][..],
+        ] {
+            let text = refused(args);
+            assert!(text.contains("invalid value '0'"), "{args:?}: {text}");
+        }
+        let Some(Command::Bench(b)) = parse(&["bench", "--runs", "1"]).unwrap().command else {
+            panic!("bench")
+        };
+        assert_eq!((b.runs, b.deploy_runs), (1, 3));
+    }
+
+    #[test]
+    fn lint_rules_takes_no_files_and_no_format() {
+        for args in [
+            &["lint", "--rules", "--format", "json"][..],
+            &["lint", "template.yaml", "--rules"][..],
+        ] {
+            let text = refused(args);
+            assert!(text.contains("cannot be used with"), "{args:?}: {text}");
+        }
+        assert!(parse(&["lint", "--rules"]).is_ok());
+        assert!(parse(&["lint", "a.yaml", "--format", "json"]).is_ok());
+    }
+
+    #[test]
+    fn an_extra_argument_is_hidden_as_a_secret_only_where_one_could_be_typed() {
+        let text = refused(&["synth", "extra"]);
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("unexpected argument 'extra'"), "{text}");
+        let text = refused(&["secrets", "put", "DB_PASSWORD", "hunter2", "--stage", "dev"]);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("one argument more than the command takes (not shown: it may be a secret value; `secrets put` reads"),
+            "{text}"
+        );
+        assert!(text.contains("Usage: cargo xtask secrets put"), "{text}");
+        let text = refused(&["secrets", "rm", "DB_PASSWORD", "hunter2", "--stage", "dev"]);
+        assert!(
+            !text.contains("hunter2") && !text.contains("secrets put` reads"),
+            "{text}"
+        );
+    }
+
+    /// Every command's `--help`, by its path of subcommand names.
+    fn every_help() -> Vec<(String, String)> {
+        fn walk(cmd: &mut clap::Command, path: String, out: &mut Vec<(String, String)>) {
+            out.push((path.clone(), cmd.render_long_help().to_string()));
+            for sub in cmd.get_subcommands_mut() {
+                let p = format!("{path} {}", sub.get_name());
+                walk(sub, p, out);
+            }
+        }
+        let mut root = <Cli as clap::CommandFactory>::command();
+        root.build();
+        let mut out = Vec::new();
+        walk(&mut root, "cargo xtask".to_owned(), &mut out);
+        out
+    }
+
+    #[test]
+    fn help_texts_read_as_written() {
+        for (path, help) in every_help() {
+            for line in help.lines() {
+                // Alignment at the start of a line and between columns is clap's (or an example's);
+                // a run of spaces after a comma or inside a sentence is a broken string continuation.
+                let text = line.trim_start();
+                assert!(
+                    !text.contains(",  ") && !text.contains(")  ") || text.starts_with("cargo xtask"),
+                    "{path}: a run of spaces in {line:?}"
+                );
+            }
+            if help.contains("--progress") {
+                assert!(!help.contains("[default: bar]"), "{path}: {help}");
+                let described = help
+                    .lines()
+                    .skip_while(|l| !l.trim_start().starts_with("--progress"))
+                    .nth(1)
+                    .is_some_and(|l| l.contains("progress"));
+                assert!(described, "{path}: --progress has no description:\n{help}");
+            }
+        }
+        let bar = Progress::Bar.to_possible_value().unwrap();
+        let bar = bar.get_help().unwrap().to_string();
+        assert!(bar.contains("a pipeline run's actions"), "{bar}");
     }
 
     #[test]

@@ -247,3 +247,195 @@ fn an_unreachable_endpoint_is_named_by_the_operating_commands_too() {
         );
     }
 }
+
+/// berth-aws with no AWS settings of the environment's own but `env`: no keys, no profile, config and
+/// credentials files that do not exist, the instance metadata service off unless `env` turns it on.
+fn berth_bare(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth-aws"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "BERTH_CALL_TIMEOUT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .env("HOME", dir.path())
+        .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("no-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bad_endpoint_url_is_a_usage_error_naming_the_flag() {
+    let o = berth_bare(
+        &["status", "service", "--stage", "dev", "--endpoint-url", "notaurl"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(64), "{}", all(&o));
+    let text = all(&o);
+    assert!(
+        text.contains("invalid value 'notaurl' for '--endpoint-url <URL>'")
+            && text.contains("expected http(s)://host[:port]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_region_flag_that_is_no_region_is_refused_before_any_call() {
+    // Nothing listens on port 9: a call would fail differently (and after the connect timeout).
+    let o = berth_bare(
+        &[
+            "status",
+            "service",
+            "--stage",
+            "dev",
+            "--region",
+            "us-esat-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")],
+    );
+    assert_eq!(o.status.code(), Some(64), "{}", all(&o));
+    let text = all(&o);
+    assert!(
+        text.contains(
+            "--region us-esat-1: `us-esat-1` is not an AWS region (the list in infra/data/regions.csv"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("did you mean one of `us-east-1` (US East (N. Virginia))"),
+        "{text}"
+    );
+    assert!(!text.contains("could not reach"), "{text}");
+}
+
+#[test]
+fn a_bad_call_timeout_is_refused_before_any_call() {
+    for value in ["abc", "0"] {
+        let o = berth_bare(
+            &[
+                "status",
+                "service",
+                "--stage",
+                "dev",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
+            &[
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("BERTH_CALL_TIMEOUT", value),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(64), "{value}: {}", all(&o));
+        assert!(
+            all(&o).contains(&format!(
+                "BERTH_CALL_TIMEOUT={value}: expected a whole number of seconds"
+            )),
+            "{value}: {}",
+            all(&o)
+        );
+    }
+}
+
+#[test]
+fn an_undefined_aws_profile_variable_is_refused_like_the_flag() {
+    let o = berth_bare(
+        &[
+            "status",
+            "service",
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        &[("AWS_PROFILE", "nosuch")],
+    );
+    assert_eq!(o.status.code(), Some(64), "{}", all(&o));
+    assert!(
+        all(&o).contains("AWS_PROFILE=nosuch: no such profile in the AWS config or credentials files"),
+        "{}",
+        all(&o)
+    );
+    // The flag wins over the variable, and is named itself.
+    let o = berth_bare(
+        &["status", "service", "--stage", "dev", "--profile", "other"],
+        &[("AWS_PROFILE", "nosuch")],
+    );
+    assert_eq!(o.status.code(), Some(64), "{}", all(&o));
+    assert!(
+        all(&o).contains("--profile other: no such profile"),
+        "{}",
+        all(&o)
+    );
+}
+
+/// An instance metadata service that answers every request 403 (reachable, but forbidden), on
+/// 127.0.0.1; its address.
+fn forbidding_metadata_service() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ =
+                conn.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn credentials_that_fail_to_load_get_the_hint_whatever_the_provider() {
+    let imds = forbidding_metadata_service();
+    for metadata in [
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+        ][..],
+        &[("AWS_EC2_METADATA_DISABLED", "true")][..],
+    ] {
+        let o = berth_bare(
+            &[
+                "status",
+                "service",
+                "--stage",
+                "dev",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
+            metadata,
+        );
+        assert_eq!(o.status.code(), Some(1), "{metadata:?}: {}", all(&o));
+        let text = all(&o);
+        assert!(
+            text.contains("hint: AWS refused the credentials or found none"),
+            "{metadata:?}: {text}"
+        );
+    }
+}
