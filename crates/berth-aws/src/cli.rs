@@ -134,13 +134,21 @@ pub async fn main(args: Vec<OsString>) -> i32 {
 
 /// What the AWS commands take from the command line and the environment, checked before the stage is
 /// read or any call is made: the profile (`--profile` or `AWS_PROFILE`) is defined, `--region` is a
-/// region, `BERTH_CALL_TIMEOUT` is a number of seconds. A usage error otherwise.
+/// region, `AWS_ENDPOINT_URL` (without `--endpoint-url`) is a URL, `BERTH_CALL_TIMEOUT` is a number
+/// of seconds. A usage error otherwise.
 fn check_aws_args(a: &AwsArgs) -> std::result::Result<(), String> {
     if let Some((profile, given)) = aws::chosen_profile(a.profile.as_deref()) {
         aws::check_profile(&profile, &given)?;
     }
     if let Some(region) = &a.region {
         aws::check_region(region)?;
+    }
+    // The flag was checked when it was parsed; the variable the SDK would read instead, here.
+    if a.endpoint_url.is_none()
+        && let Some(v) = std::env::var_os("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
+    {
+        let v = v.to_string_lossy();
+        cli::values::endpoint_url(&v).map_err(|e| format!("AWS_ENDPOINT_URL={v}: {e}"))?;
     }
     aws::check_call_timeout()?;
     Ok(())

@@ -295,6 +295,37 @@ fn a_bad_endpoint_url_is_a_usage_error_naming_the_flag() {
 }
 
 #[test]
+fn a_bad_aws_endpoint_url_variable_is_a_usage_error_naming_it() {
+    let o = berth_bare(
+        &["status", "service", "--stage", "dev"],
+        &[("AWS_ENDPOINT_URL", "localhost:4566")],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(64), "{text}");
+    assert!(
+        text.contains("AWS_ENDPOINT_URL=localhost:4566: expected http(s)://host[:port]"),
+        "{text}"
+    );
+    // The flag wins: the variable is not read then.
+    let o = berth_bare(
+        &[
+            "status",
+            "service",
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", "localhost:4566"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    assert_ne!(o.status.code(), Some(64), "{}", all(&o));
+}
+
+#[test]
 fn a_region_flag_that_is_no_region_is_refused_before_any_call() {
     // Nothing listens on port 9: a call would fail differently (and after the connect timeout).
     let o = berth_bare(
