@@ -257,8 +257,22 @@ pub fn for_emulator(endpoint: &str, region: &str) -> Aws {
 #[derive(Debug)]
 struct UnreachableIsFinal;
 
+/// The HTTP status of the latest answer any call of this process got (0: none yet), recorded by
+/// [`UnreachableIsFinal`], which sees every attempt of every client: what a failure that carries no
+/// AWS error (a timeout spent on 5xx answers, an answer that is no AWS error) can still say.
+static LAST_STATUS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// The status of the latest answer, when it was an error (HTTP 400 and up).
+pub fn last_error_status() -> Option<u16> {
+    let s = LAST_STATUS.load(std::sync::atomic::Ordering::Relaxed);
+    (s >= 400).then_some(s)
+}
+
 impl ClassifyRetry for UnreachableIsFinal {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        if let Some(r) = ctx.response() {
+            LAST_STATUS.store(r.status().as_u16(), std::sync::atomic::Ordering::Relaxed);
+        }
         match ctx.output_or_error() {
             Some(Err(e)) if e.as_connector_error().is_some_and(unreachable) => RetryAction::RetryForbidden,
             _ => RetryAction::NoActionIndicated,
@@ -310,6 +324,15 @@ pub fn unreachable_hint(e: &anyhow::Error, region: &str, endpoint: Option<&str>)
             || format!("AWS in region {region}"),
             |u| format!("the endpoint {u}"),
         );
+        if let Some(status) = last_error_status() {
+            return Some(format!(
+                "{target} answered only with errors for {} s (the last: HTTP {status}; the call's timeout, \
+                 retries included; BERTH_CALL_TIMEOUT sets it)\n\
+                 hint: {}",
+                call_timeout().as_secs(),
+                status_hint(status)
+            ));
+        }
         return Some(format!(
             "{target} did not answer within {} s (the call's timeout, retries included; BERTH_CALL_TIMEOUT sets it)\n\
              hint: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL), the network or proxy, and AWS's health in the region",
@@ -330,6 +353,30 @@ pub fn unreachable_hint(e: &anyhow::Error, region: &str, endpoint: Option<&str>)
              hint: check the region (--region, or the stage's), the endpoint (--endpoint-url, AWS_ENDPOINT_URL), \
              the network or proxy, and that your credentials are for this account",
             CONNECT_TIMEOUT.as_secs()
+        )
+    })
+}
+
+/// What to check after error answers with this HTTP status.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        429 => "AWS is throttling the account's calls: wait, and look for other tools calling the same API",
+        500..=599 => {
+            "an outage of the service in the region (AWS's health dashboard), or a proxy or load \
+                      balancer in front of the endpoint (--endpoint-url, AWS_ENDPOINT_URL) failing"
+        }
+        _ => "the endpoint (--endpoint-url, AWS_ENDPOINT_URL): it may not be the AWS API",
+    }
+}
+
+/// What to say when an answer was no AWS error the SDK could read ("unhandled error"): its status
+/// and what to check. None for any other failure.
+pub fn unreadable_answer_hint(e: &anyhow::Error) -> Option<String> {
+    let status = last_error_status()?;
+    format!("{e:#}").contains("unhandled error").then(|| {
+        format!(
+            "the answer was HTTP {status} with a body that is no AWS error\nhint: {}",
+            status_hint(status)
         )
     })
 }

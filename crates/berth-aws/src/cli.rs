@@ -119,6 +119,7 @@ pub async fn main(args: Vec<OsString>) -> i32 {
             let hint = target.as_ref().and_then(|(region, endpoint)| {
                 let region = region.as_deref().unwrap_or("(the stage's)");
                 aws::unreachable_hint(&f.error, region, endpoint.as_deref())
+                    .or_else(|| aws::unreadable_answer_hint(&f.error))
             });
             // Credentials first: a credential provider that could not be reached (IMDS) is no
             // unreachable AWS endpoint.

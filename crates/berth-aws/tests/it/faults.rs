@@ -591,3 +591,49 @@ fn ctrl_c_before_secrets_put_writes_nothing() {
     let sent: Vec<String> = proxy.seen().into_iter().map(|s| s.operation).collect();
     assert!(!sent.iter().any(|o| o == "PutParameter"), "{sent:?}");
 }
+
+/// Answers that are no AWS error (a proxy's page, a load balancer's 502) are named by their status
+/// with what to check, not as "unhandled error" or as no answer at all.
+#[test]
+fn error_answers_that_are_no_aws_error_are_named_by_their_status() {
+    let page = |status: u16| -> Plan {
+        Box::new(move |_, _| Fault::Answer {
+            status,
+            body: "<html>upstream exploded</html>".to_owned(),
+        })
+    };
+    // Not retried: said at once, by its status.
+    let proxy = FaultProxy::start(&upstream(), 50, page(403));
+    let o = berth(
+        &proxy.url(),
+        &["status", "service", "--stage", "dev"],
+        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error: the answer was HTTP 403 with a body that is no AWS error")
+            && text.contains("it may not be the AWS API"),
+        "{text}"
+    );
+    assert!(!text.contains("upstream exploded"), "{text}");
+    // Retried until the call's time is up: not "did not answer".
+    let proxy = FaultProxy::start(&upstream(), 50, page(502));
+    let o = berth(
+        &proxy.url(),
+        &["status", "service", "--stage", "dev"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("BERTH_CALL_TIMEOUT", "3"),
+        ],
+    );
+    let text = all(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("answered only with errors for 3 s (the last: HTTP 502")
+            && text.contains("a proxy or load balancer in front of the endpoint"),
+        "{text}"
+    );
+    assert!(!text.contains("did not answer"), "{text}");
+}
