@@ -19,4 +19,5 @@ pub mod prompt;
 pub mod secrets;
 pub mod service;
 pub mod stack;
+pub mod terminal;
 pub mod validation;
