@@ -316,7 +316,9 @@ fn code_only(text: &str) -> String {
             let from = if rest[0] == 'b' { 2 } else { 1 };
             let hashes = rest[from..].iter().take_while(|&&ch| ch == '#').count();
             if rest.get(from + hashes) == Some(&'"') {
-                let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                let close: Vec<char> = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
                 let body = from + hashes + 1;
                 let at = (body..rest.len()).find(|&j| rest[j..].starts_with(&close));
                 Some(at.map_or(rest.len(), |j| j + close.len()))
@@ -427,7 +429,10 @@ fn module_file(src: &std::path::Path, path: &[String]) -> Option<std::path::Path
 }
 
 fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -442,7 +447,8 @@ fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 fn module_of(src: &std::path::Path, file: &std::path::Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap().with_extension("");
     let mut segs: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
-    if segs.last().is_some_and(|l| l == "mod") || (segs.len() == 1 && (segs[0] == "lib" || segs[0] == "main")) {
+    if segs.last().is_some_and(|l| l == "mod") || (segs.len() == 1 && (segs[0] == "lib" || segs[0] == "main"))
+    {
         segs.pop();
     }
     segs
@@ -487,7 +493,12 @@ fn module_cycles(src: &std::path::Path) -> Vec<String> {
         if let Some(at) = stack.iter().position(|n| n == node) {
             let mut cycle = stack[at..].to_vec();
             // The same cycle from whichever file it was entered.
-            let min = cycle.iter().enumerate().min_by_key(|(_, p)| (*p).clone()).map(|(i, _)| i).unwrap();
+            let min = cycle
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, p)| (*p).clone())
+                .map(|(i, _)| i)
+                .unwrap();
             cycle.rotate_left(min);
             found.insert(cycle);
             return;
@@ -568,7 +579,10 @@ fn the_cycle_check_finds_a_cycle_and_only_code_makes_one() {
     write("c/d.rs", "use crate::c::C;\n");
     let cycles = module_cycles(&src);
     assert_eq!(cycles.len(), 1, "{cycles:?}");
-    let files: Vec<&str> = cycles[0].split(" -> ").map(|f| f.rsplit("/k/").next().unwrap()).collect();
+    let files: Vec<&str> = cycles[0]
+        .split(" -> ")
+        .map(|f| f.rsplit("/k/").next().unwrap())
+        .collect();
     assert_eq!(files, ["src/a.rs", "src/b.rs", "src/a.rs"], "{cycles:?}");
     // Break it: no cycle.
     write("b.rs", "pub struct B;\n");

@@ -287,10 +287,7 @@ async fn latest_build(ctx: &Ctx<'_>) -> Result<String> {
 
 /// The builds of these IDs, by ID (unknown IDs are left out): for `logs build` and for a pipeline
 /// run's build actions.
-pub async fn builds(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-) -> Result<BTreeMap<String, Build>> {
+pub async fn builds(ctx: &Ctx<'_>, ids: Vec<String>) -> Result<BTreeMap<String, Build>> {
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }

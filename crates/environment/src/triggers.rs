@@ -21,7 +21,10 @@ enum Token {
     /// `**`: any characters, across `/`.
     StarStar,
     /// `[abc]`, `[a-z]`, `[!a-z]`: one character (never `/`) of the set, or not of it.
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// `glob` with its `{a,b}` groups expanded (CodePipeline's groups do not nest), each alternative as
@@ -113,7 +116,7 @@ fn parse_class(rest: &str) -> Option<(Token, usize)> {
 }
 
 /// The positions reachable from `states` without reading a character (a star may match nothing).
-fn closure(tokens: &[Token], states: &mut Vec<bool>) {
+fn closure(tokens: &[Token], states: &mut [bool]) {
     for p in 0..tokens.len() {
         if states[p] && matches!(tokens[p], Token::Star | Token::StarStar) {
             states[p + 1] = true;
@@ -137,10 +140,10 @@ fn run(tokens: &[Token], text: &str) -> Vec<bool> {
                 Token::One if c != '/' => next[p + 1] = true,
                 Token::Star if c != '/' => next[p] = true,
                 Token::StarStar => next[p] = true,
-                Token::Class { negated, ranges } if c != '/' => {
-                    if ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated {
-                        next[p + 1] = true;
-                    }
+                Token::Class { negated, ranges }
+                    if c != '/' && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated =>
+                {
+                    next[p + 1] = true;
                 }
                 _ => {}
             }
@@ -165,7 +168,9 @@ pub fn glob_matches_all_under(glob: &str, dir: &str) -> bool {
         let states = run(tokens, &format!("{dir}/"));
         (0..tokens.len()).any(|p| {
             states[p]
-                && tokens[p..].iter().all(|t| matches!(t, Token::Star | Token::StarStar))
+                && tokens[p..]
+                    .iter()
+                    .all(|t| matches!(t, Token::Star | Token::StarStar))
                 && tokens[p..].contains(&Token::StarStar)
         })
     })
@@ -182,9 +187,9 @@ pub fn uncovered<'a>(globs: &[&str], inputs: &[&'a str], is_dir: impl Fn(&str) -
         .iter()
         .copied()
         .filter(|input| {
-            !globs.iter().any(|g| {
-                glob_matches_all_under(g, input) || (!is_dir(input) && glob_matches(g, input))
-            })
+            !globs
+                .iter()
+                .any(|g| glob_matches_all_under(g, input) || (!is_dir(input) && glob_matches(g, input)))
         })
         .collect()
 }
@@ -252,7 +257,10 @@ mod tests {
         assert!(glob_matches("Cargo.loc?", "Cargo.lock"));
         assert!(!glob_matches("app?src", "app/src"));
         assert!(glob_matches("crates/[a-c]*/Cargo.toml", "crates/cfn/Cargo.toml"));
-        assert!(!glob_matches("crates/[!a-c]*/Cargo.toml", "crates/cfn/Cargo.toml"));
+        assert!(!glob_matches(
+            "crates/[!a-c]*/Cargo.toml",
+            "crates/cfn/Cargo.toml"
+        ));
         assert!(glob_matches("{app,infra}/**", "infra/src/lib.rs"));
         assert!(!glob_matches("{app,infra}/**", "xtask/src/main.rs"));
         assert!(glob_matches("Cargo.{toml,lock}", "Cargo.lock"));
@@ -265,7 +273,10 @@ mod tests {
         assert!(glob_matches_all_under("app/**", "app/src"));
         assert!(glob_matches_all_under("**", "app/src"));
         assert!(glob_matches_all_under("app/src/**", "app/src"));
-        assert!(!glob_matches_all_under("app/src/*", "app/src"), "misses app/src/bin/x.rs");
+        assert!(
+            !glob_matches_all_under("app/src/*", "app/src"),
+            "misses app/src/bin/x.rs"
+        );
         assert!(!glob_matches_all_under("app/src/**/*.rs", "app/src"));
         assert!(!glob_matches_all_under("app/src", "app/src"));
         assert!(!glob_matches_all_under("crates/**", "app/src"));

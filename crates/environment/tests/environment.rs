@@ -122,7 +122,9 @@ fn app_trigger_paths_that_miss_a_build_input_are_refused_naming_it() {
     std::fs::write(dir.path().join("dev.yaml"), &without_lock).unwrap();
     let e = Environment::load(&Inputs::new(&root()).stages_dir(Some(dir.path()))).unwrap_err();
     assert!(matches!(e, Error::Triggers(_)), "{e}");
-    let Error::Triggers(lines) = &e else { unreachable!() };
+    let Error::Triggers(lines) = &e else {
+        unreachable!()
+    };
     assert_eq!(lines.len(), 1, "{e}");
     // At the `paths` key of the app's source, by line and column.
     let (line, text) = without_lock
@@ -161,9 +163,11 @@ fn the_shipped_app_trigger_paths_cover_every_build_input() {
     let env = Environment::load(&Inputs::new(&root())).unwrap_or_else(|e| panic!("{e}"));
     let dev = env.stage("dev").unwrap();
     let globs: Vec<&str> = dev.source.app.paths.iter().map(|p| p.as_str()).collect();
-    assert!(!globs.is_empty(), "dev filters its triggers: the check has something to check");
-    let missed = environment::triggers::uncovered(&globs, app::buildspec::BUILD_INPUTS, |p| {
-        root().join(p).is_dir()
-    });
+    assert!(
+        !globs.is_empty(),
+        "dev filters its triggers: the check has something to check"
+    );
+    let missed =
+        environment::triggers::uncovered(&globs, app::buildspec::BUILD_INPUTS, |p| root().join(p).is_dir());
     assert!(missed.is_empty(), "{missed:?}");
 }
