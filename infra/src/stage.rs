@@ -66,6 +66,8 @@ pub struct Stage {
     pub service: Service,
     /// Where `app`'s value is in the file.
     app_at: Option<(usize, usize)>,
+    /// Where the key `source.app.paths` is in the file, when it is there.
+    app_paths_at: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -385,6 +387,9 @@ impl Stage {
             let app_at = doc
                 .value_at(&[Seg::Key("app".to_owned())])
                 .map(|p| (p.line, p.column));
+            let app_paths_at = doc
+                .key_at(&["source", "app", "paths"].map(|k| Seg::Key(k.to_owned())))
+                .map(|p| (p.line, p.column));
             let stage = Stage {
                 name,
                 file: path.to_owned(),
@@ -397,6 +402,7 @@ impl Stage {
                 instances: file.instances,
                 service: file.service,
                 app_at,
+                app_paths_at,
             };
             for (key_path, message, at_value) in stage.cross_checks() {
                 let segs: Vec<Seg> = key_path.iter().map(|k| Seg::Key((*k).to_owned())).collect();
@@ -436,6 +442,12 @@ impl Stage {
     /// Where the stage's `app` value is in its file (line, column), for problems across stage files.
     pub fn app_location(&self) -> Option<(usize, usize)> {
         self.app_at
+    }
+
+    /// Where the key `source.app.paths` is in the stage's file (line, column), when it is there: for
+    /// checks of the app's trigger paths against what the app is built from.
+    pub fn app_paths_location(&self) -> Option<(usize, usize)> {
+        self.app_paths_at
     }
 
     /// The checks that involve more than one field, each with the path of the field to point at.

@@ -140,10 +140,7 @@ fn instances_signal_the_group_whose_creation_and_update_policies_wait_for_them()
         script.starts_with("#!/bin/bash\nset -Eeuo pipefail\n"),
         "{script}"
     );
-    assert!(
-        script.contains("trap '/usr/local/bin/berth-signal FAILURE"),
-        "{script}"
-    );
+    assert!(script.contains("trap 'berth_signal FAILURE"), "{script}");
     // Not inside UserData (the agent starts after cloud-init): a separate unit waits and signals.
     assert!(
         script.contains("systemd-run --unit berth-ready --no-block"),

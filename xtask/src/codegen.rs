@@ -11,42 +11,8 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::resource_types::TYPES;
 use crate::util::{self, Mode};
-
-/// The resource types berth models. Add a type here and run `cargo xtask codegen`.
-pub const TYPES: &[&str] = &[
-    "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy",
-    "AWS::AutoScaling::AutoScalingGroup",
-    "AWS::CloudWatch::Alarm",
-    "AWS::CodeBuild::Project",
-    "AWS::CodePipeline::Pipeline",
-    "AWS::EC2::LaunchTemplate",
-    "AWS::EC2::SecurityGroup",
-    "AWS::EC2::SecurityGroupEgress",
-    "AWS::EC2::SecurityGroupIngress",
-    "AWS::ECR::Repository",
-    "AWS::ECS::CapacityProvider",
-    "AWS::ECS::Cluster",
-    "AWS::ECS::ClusterCapacityProviderAssociations",
-    "AWS::ECS::Service",
-    "AWS::ECS::TaskDefinition",
-    "AWS::ElasticLoadBalancingV2::Listener",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer",
-    "AWS::ElasticLoadBalancingV2::TargetGroup",
-    "AWS::IAM::InstanceProfile",
-    "AWS::IAM::ManagedPolicy",
-    "AWS::IAM::Policy",
-    "AWS::IAM::Role",
-    "AWS::KMS::Alias",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::S3::Bucket",
-    "AWS::S3::BucketPolicy",
-    "AWS::SNS::Subscription",
-    "AWS::SNS::Topic",
-    "AWS::SSM::Parameter",
-];
 
 const OUT_DIR: &str = "crates/cfn/src/resources";
 

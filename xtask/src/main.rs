@@ -19,6 +19,7 @@ mod lint_templates;
 mod parliament;
 mod permissions_data;
 mod plan;
+mod resource_types;
 mod synth;
 mod tools;
 mod util;

@@ -46,7 +46,7 @@ pub fn refresh(git_dir: &Path, mode: Mode) -> Result<()> {
         .args(policy_prefixes())
         .args(EXTRA_PREFIXES)
         .arg("--")
-        .args(crate::codegen::TYPES)
+        .args(crate::resource_types::TYPES)
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !output.status.success() {

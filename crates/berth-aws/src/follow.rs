@@ -100,7 +100,7 @@ impl Interrupt {
                 me.fire();
             }
             if tokio::signal::ctrl_c().await.is_ok() {
-                crate::prompt::restore_terminal();
+                crate::terminal::restore();
                 std::process::exit(i32::from(Code::Interrupted.number()));
             }
         });

@@ -20,4 +20,5 @@ pub mod protection;
 pub mod secrets;
 pub mod service;
 pub mod stack;
+pub mod terminal;
 pub mod validation;

@@ -2,7 +2,7 @@
 //! build's log, from CloudWatch Logs; `--follow` keeps reading until Ctrl-C (a build's log: until
 //! the build ends).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_codebuild::types::{Build, SortOrderType, StatusType};
 use aws_smithy_types::DateTime;
@@ -285,9 +285,37 @@ async fn latest_build(ctx: &Ctx<'_>) -> Result<String> {
         })
 }
 
+/// The builds of these IDs, by ID (unknown IDs are left out): for `logs build` and for a pipeline
+/// run's build actions.
+pub async fn builds(ctx: &Ctx<'_>, ids: Vec<String>) -> Result<BTreeMap<String, Build>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let out = ctx
+        .aws
+        .build
+        .batch_get_builds()
+        .set_ids(Some(ids))
+        .send()
+        .await
+        .map_err(|e| {
+            Call::new(
+                "codebuild:BatchGetBuilds",
+                format!("reading the builds of pipeline {}", ctx.pipeline_name()),
+            )
+            .fail(e)
+        })?;
+    Ok(out
+        .builds
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| Some((b.id.clone()?, b)))
+        .collect())
+}
+
 /// One build, by ID.
 async fn one_build(ctx: &Ctx<'_>, id: &str) -> Result<Build> {
-    let mut builds = crate::pipeline::builds(ctx, vec![id.to_owned()]).await?;
+    let mut builds = builds(ctx, vec![id.to_owned()]).await?;
     builds.remove(id).ok_or_else(|| {
         Failure::new(
             Code::Error,

@@ -443,36 +443,6 @@ fn stage_status(ran: &[&&ActionExecutionDetail], stage: &StageLayout, execution:
     )
 }
 
-/// The builds of these IDs, by ID (unknown IDs are left out).
-pub async fn builds(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-) -> Result<BTreeMap<String, aws_sdk_codebuild::types::Build>> {
-    if ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let out = ctx
-        .aws
-        .build
-        .batch_get_builds()
-        .set_ids(Some(ids))
-        .send()
-        .await
-        .map_err(|e| {
-            Call::new(
-                "codebuild:BatchGetBuilds",
-                format!("reading the builds of pipeline {}", ctx.pipeline_name()),
-            )
-            .fail(e)
-        })?;
-    Ok(out
-        .builds
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|b| Some((b.id.clone()?, b)))
-        .collect())
-}
-
 /// `pipeline status`: the latest runs.
 pub async fn status(ctx: &Ctx<'_>, n: i32, json_out: bool) -> Result<Code> {
     let p = ctx.printer;
@@ -489,7 +459,7 @@ pub async fn status(ctx: &Ctx<'_>, n: i32, json_out: bool) -> Result<Code> {
     let ids: Vec<String> = per_run.iter().filter_map(|a| build_id(a)).collect();
     // The image tag is worth a call, not a failed command: without codebuild:BatchGetBuilds the runs
     // are still shown.
-    let builds = match builds(ctx, ids).await {
+    let builds = match logs::builds(ctx, ids).await {
         Ok(b) => b,
         Err(f) => {
             p.line(&format!("note: no image tags: {:#}", f.error));
@@ -902,7 +872,7 @@ pub async fn explain_failure(ctx: &Ctx<'_>, actions: &[ActionExecutionDetail]) {
 /// A failed build: its failed phase and the last lines of its log.
 async fn build_cause(ctx: &Ctx<'_>, id: &str) {
     let p = ctx.printer;
-    let build = match builds(ctx, vec![id.to_owned()]).await {
+    let build = match logs::builds(ctx, vec![id.to_owned()]).await {
         Ok(mut b) => b.remove(id),
         Err(f) => {
             p.line(&format!("      (the build {id}: {:#})", f.error));

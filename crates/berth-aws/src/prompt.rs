@@ -4,7 +4,6 @@
 //! terminal is left as it was found (echo on).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -95,36 +94,9 @@ impl Confirm for Answer {
     }
 }
 
-/// The terminal's settings (`stty -g`) while a no-echo prompt runs: what [`restore_terminal`] puts
-/// back if the process has to end in the middle of one.
-static SAVED_TERMINAL: Mutex<Option<String>> = Mutex::new(None);
-
-fn stty(args: &[&str]) -> Option<String> {
-    let tty = std::fs::File::open("/dev/tty").ok()?;
-    let out = std::process::Command::new("stty")
-        .args(args)
-        .stdin(tty)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Puts the terminal's settings back as they were before a no-echo prompt, if one is running.
-pub fn restore_terminal() {
-    let saved = SAVED_TERMINAL.lock().ok().and_then(|mut s| s.take());
-    if let Some(settings) = saved {
-        let _ = stty(&[&settings]);
-    }
-}
-
 /// Asks for a value without echoing it. None when interrupted (the terminal restored first).
 pub fn hidden(question: &str, interrupt: &Interrupt) -> Option<std::io::Result<String>> {
-    if let Ok(mut s) = SAVED_TERMINAL.lock() {
-        *s = stty(&["-g"]);
-    }
+    crate::terminal::save();
     let question = question.to_owned();
     let read = read_or_interrupt(interrupt, move || rpassword::prompt_password(question));
     let ended_early = match &read {
@@ -139,13 +111,11 @@ pub fn hidden(question: &str, interrupt: &Interrupt) -> Option<std::io::Result<S
     }
     match read {
         Some(value) if !interrupt.fired() => {
-            if let Ok(mut s) = SAVED_TERMINAL.lock() {
-                *s = None;
-            }
+            crate::terminal::forget();
             Some(value)
         }
         _ => {
-            restore_terminal();
+            crate::terminal::restore();
             let _ = writeln!(std::io::stderr());
             None
         }

@@ -18,6 +18,11 @@ pub enum Error {
     /// stage file whose app is not the others' (`file:line:col: app: ...`).
     #[error("{} problem{} in the stage files:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
     Apps(Vec<String>),
+    /// A stage's app trigger paths (`source.app.paths`) miss a build input: a push that changes only
+    /// it would change the image tag without starting the pipeline. Each such stage file at its
+    /// `paths` key (`file:line:col: source.app.paths: ...`).
+    #[error("{} problem{} in the stage files:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
+    Triggers(Vec<String>),
     /// A template that does not validate, or a stage value a template's parameter refuses.
     #[error("synth found {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
     Synth(Vec<String>),
@@ -62,6 +67,10 @@ pub(crate) fn build(inputs: &Inputs) -> Result<Built, Error> {
     let apps: BTreeSet<&str> = stages.iter().map(|s| s.app.as_str()).collect();
     if apps.len() > 1 {
         return Err(Error::Apps(different_apps(&stages, inputs)));
+    }
+    let missed = crate::triggers::check(&stages, &inputs.root, |t| inputs.relative(t));
+    if !missed.is_empty() {
+        return Err(Error::Triggers(missed));
     }
     let mut files: Vec<OutputFile> = templates
         .iter()

@@ -5,7 +5,8 @@
 //! send a template from here). [`build`] loads the stage files and builds everything synth writes:
 //! both templates, each stage's parameter files, the buildspec; [`Built::gate`] lets through only what
 //! passes every check — the templates' own validation, each stage's values against the templates'
-//! parameter constraints, one app per repository, berth's rules on the templates and the buildspec.
+//! parameter constraints, one app per repository, the app's trigger paths covering its build inputs
+//! ([`triggers`]), berth's rules on the templates and the buildspec.
 //! So no command can send what another would refuse, and every one refuses with the same words.
 //!
 //! No AWS SDK, no writes: files are returned, never written.
@@ -13,6 +14,7 @@
 mod gate;
 mod graph;
 mod stages;
+pub mod triggers;
 
 use std::path::{Path, PathBuf};
 

@@ -112,3 +112,62 @@ fn the_graph_names_the_stage_or_the_scheme() {
         "{scheme}"
     );
 }
+
+#[test]
+fn app_trigger_paths_that_miss_a_build_input_are_refused_naming_it() {
+    let dir = stages_copy();
+    let dev = std::fs::read_to_string(dir.path().join("dev.yaml")).unwrap();
+    assert!(dev.contains("      - Cargo.lock\n"), "{dev}");
+    let without_lock = dev.replace("      - Cargo.lock\n", "");
+    std::fs::write(dir.path().join("dev.yaml"), &without_lock).unwrap();
+    let e = Environment::load(&Inputs::new(&root()).stages_dir(Some(dir.path()))).unwrap_err();
+    assert!(matches!(e, Error::Triggers(_)), "{e}");
+    let Error::Triggers(lines) = &e else {
+        unreachable!()
+    };
+    assert_eq!(lines.len(), 1, "{e}");
+    // At the `paths` key of the app's source, by line and column.
+    let (line, text) = without_lock
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| !l.starts_with("  app:"))
+        .find(|(_, l)| l.trim_start().starts_with("paths:"))
+        .unwrap();
+    let column = text.find("paths").unwrap() + 1;
+    let at = format!("dev.yaml:{}:{column}: source.app.paths: ", line + 1);
+    assert!(lines[0].contains(&at), "{e}\nexpected {at}");
+    assert!(lines[0].contains("none of `Cargo.lock`:"), "{e}");
+    assert!(lines[0].contains("(add `Cargo.lock`)"), "{e}");
+    // The stage with no paths (every push starts its pipeline) is not named.
+    assert!(!e.to_string().contains("prod.yaml"), "{e}");
+}
+
+#[test]
+fn app_trigger_paths_missing_a_source_directory_name_its_glob() {
+    let dir = stages_copy();
+    let dev = std::fs::read_to_string(dir.path().join("dev.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("dev.yaml"),
+        dev.replace("      - app/**\n", "      - app/*\n      - app/Dockerfile\n"),
+    )
+    .unwrap();
+    let e = Environment::load(&Inputs::new(&root()).stages_dir(Some(dir.path()))).unwrap_err();
+    assert!(matches!(e, Error::Triggers(_)), "{e}");
+    // `app/*` matches app/Cargo.toml but not the files under app/src.
+    assert!(e.to_string().contains("none of `app/src`:"), "{e}");
+    assert!(e.to_string().contains("(add `app/src/**`)"), "{e}");
+}
+
+#[test]
+fn the_shipped_app_trigger_paths_cover_every_build_input() {
+    let env = Environment::load(&Inputs::new(&root())).unwrap_or_else(|e| panic!("{e}"));
+    let dev = env.stage("dev").unwrap();
+    let globs: Vec<&str> = dev.source.app.paths.iter().map(|p| p.as_str()).collect();
+    assert!(
+        !globs.is_empty(),
+        "dev filters its triggers: the check has something to check"
+    );
+    let missed =
+        environment::triggers::uncovered(&globs, app::buildspec::BUILD_INPUTS, |p| root().join(p).is_dir());
+    assert!(missed.is_empty(), "{missed:?}");
+}

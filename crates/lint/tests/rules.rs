@@ -1457,3 +1457,28 @@ fn bl310_a_script_joined_from_parts_is_read_whole() {
         )),
     );
 }
+
+#[test]
+fn bl310_the_trap_comes_before_the_first_step_that_can_fail() {
+    // The trap is there, but after a step: a failed install would still send nothing.
+    let late = format!("echo ECS_CLUSTER=x >> /etc/ecs/ecs.config\\n{TRAP}");
+    check(
+        "BL310",
+        "runs `echo ECS_CLUSTER=x >> /etc/ecs/ecs.config` (script line 3) before it sets its failure trap",
+        &ecs_group(ROLLING, &late, "ami-12345678", DRAINING),
+        &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
+    );
+    // A function the trap calls may be defined first: its body runs only when called.
+    let function = format!(
+        "fail() {{\\n  /opt/aws/bin/cfn-signal -e 1 --stack x --resource Asg\\n}}\\n{}",
+        "trap 'fail' ERR\\n"
+    );
+    check(
+        "BL310",
+        "runs `yum install -y aws-cfn-bootstrap` (script line 3) before it sets its failure trap",
+        &group_with_joined_script(&format!(
+            "\"#!/bin/bash\\n\", \"set -e\\n\", \"yum install -y aws-cfn-bootstrap\\n\", \"{TRAP}\", \"/opt/aws/bin/cfn-signal -e 0 --stack \", !Ref 'AWS::StackName', \" --resource Asg\\n\""
+        )),
+        &ecs_group(ROLLING, &function, "ami-12345678", DRAINING),
+    );
+}

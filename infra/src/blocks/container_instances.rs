@@ -235,32 +235,37 @@ impl ContainerInstances {
 /// Every step runs under `set -Eeuo pipefail` with an `ERR` trap that sends a failure signal naming
 /// the step, so a failure fails the stack in minutes with its cause in the stack's events (the reason
 /// rides in the signal's unique ID, which CloudFormation shows), never after the whole timeout.
-/// `cfn-signal` is installed first; if that install fails, the signal goes through the AWS CLI. The ECS
-/// agent starts only after cloud-init has finished (its unit runs after `cloud-final`), so waiting for
-/// it inside UserData would deadlock: the wait-then-signal runs as its own systemd unit, and signals
-/// failure if the agent has not registered within ten minutes.
+/// The trap is set before any step that can fail (the signal is a shell function until it is also
+/// written as a command for the unit below). `cfn-signal` is installed first; if that install fails,
+/// the signal goes through the AWS CLI. The ECS agent starts only after cloud-init has finished (its
+/// unit runs after `cloud-final`), so waiting for it inside UserData would deadlock: the
+/// wait-then-signal runs as its own systemd unit, and signals failure if the agent has not registered
+/// within ten minutes. `infra/tests/user_data.rs` runs the script with stubs.
 fn user_data(cluster: Val<String>, group: Val<String>) -> Sub {
     Sub::new(
         r#"#!/bin/bash
 set -Eeuo pipefail
-cat > /usr/local/bin/berth-signal <<'SIGNAL'
-#!/bin/bash
-# berth-signal SUCCESS|FAILURE [REASON]: answer the group's creation or update policy for this instance.
+# berth_signal SUCCESS|FAILURE [REASON]: answer the group's creation or update policy for this instance.
 # A failure's reason rides in the signal's unique ID, which CloudFormation shows in the stack's events.
-token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)
-id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
-if [ $# -gt 1 ]; then
-  id=$(printf '%s %s' "$id" "$2" | tr -c 'A-Za-z0-9_.:=+@-' '-' | cut -c1-64)
-fi
-if [ -x /opt/aws/bin/cfn-signal ]; then
-  success=false
-  if [ "$1" = SUCCESS ]; then success=true; fi
-  exec /opt/aws/bin/cfn-signal --success "$success" --id "$id" --stack ${AWS::StackName} --resource ${Group} --region ${AWS::Region}
-fi
-exec aws cloudformation signal-resource --stack-name ${AWS::StackName} --logical-resource-id ${Group} --unique-id "$id" --status "$1" --region ${AWS::Region}
-SIGNAL
+berth_signal() {
+  local token id success=false
+  token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)
+  id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+  if [ $# -gt 1 ]; then
+    id=$(printf '%s %s' "$id" "$2" | tr -c 'A-Za-z0-9_.:=+@-' '-' | cut -c1-64)
+  fi
+  if [ -x /opt/aws/bin/cfn-signal ]; then
+    if [ "$1" = SUCCESS ]; then success=true; fi
+    /opt/aws/bin/cfn-signal --success "$success" --id "$id" --stack ${AWS::StackName} --resource ${Group} --region ${AWS::Region}
+  else
+    aws cloudformation signal-resource --stack-name ${AWS::StackName} --logical-resource-id ${Group} --unique-id "$id" --status "$1" --region ${AWS::Region}
+  fi
+}
+# Before the first step that can fail: from here on every failure is signalled, naming its line.
+trap 'berth_signal FAILURE "UserData line $LINENO: $BASH_COMMAND" || true' ERR
+# The same function as a command, for the readiness unit below.
+{ echo '#!/bin/bash'; declare -f berth_signal; echo 'berth_signal "$@"'; } > /usr/local/bin/berth-signal
 chmod 755 /usr/local/bin/berth-signal
-trap '/usr/local/bin/berth-signal FAILURE "UserData line $LINENO: $BASH_COMMAND" || true' ERR
 dnf install -y aws-cfn-bootstrap
 cat >> /etc/ecs/ecs.config <<'CONFIG'
 ECS_CLUSTER=${Cluster}

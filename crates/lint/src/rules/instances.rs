@@ -275,6 +275,40 @@ fn traps_failure(script: &str) -> bool {
     })
 }
 
+/// The first step of `script` that can fail before its first failure trap (`trap ... ERR|EXIT|0`),
+/// with its 1-based line: what `set -e` would stop at without a signal. Not steps: the shebang,
+/// comments, blank lines, `set` and a function's definition (its body runs only when called; it ends
+/// at a `}` line of its own).
+fn step_before_trap(script: &str) -> Option<(usize, String)> {
+    let mut in_function = false;
+    for (i, raw) in script.lines().enumerate() {
+        let l = raw.trim();
+        if in_function {
+            in_function = raw.trim_end() != "}";
+            continue;
+        }
+        if l.is_empty() || l.starts_with('#') || l == "set" || l.starts_with("set ") {
+            continue;
+        }
+        if l.starts_with("trap ") {
+            if traps_failure(l) {
+                return None;
+            }
+            continue;
+        }
+        let head = l.split(['(', ' ']).next().unwrap_or_default();
+        if !head.is_empty()
+            && head.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && (l[head.len()..].trim_start().starts_with("()") || l.starts_with("function "))
+        {
+            in_function = l.ends_with('{');
+            continue;
+        }
+        return Some((i + 1, l.to_owned()));
+    }
+    None
+}
+
 /// The launch template (or configuration) data of the group's instances, from this template: the one
 /// the group refers to, or, when it names one by a literal name, the template's only one.
 fn group_launch_data<'a>(t: &Template<'a>, group: &Value) -> Option<&'a Value> {
@@ -386,6 +420,22 @@ fn replacement_and_placement(t: &Template<'_>, out: &mut Vec<Finding>) {
                     format!(
                         "the UserData of {} stops at the first failing step under `set -e` and signals only \
                          success: a failure sends nothing, and the stack waits out the whole signal timeout",
+                        launch_source(t, group).unwrap_or("its launch template")
+                    ),
+                ));
+            } else if let Some(script) = script(&data["UserData"])
+                && exits_on_error(&script)
+                && (script.contains("cfn-signal") || script.contains("signal-resource"))
+                && let Some((line, command)) = step_before_trap(&script)
+            {
+                out.push(finding(
+                    &USER_DATA_EXITS_WITHOUT_SIGNAL,
+                    Some(id),
+                    "UserData",
+                    format!(
+                        "the UserData of {} runs `{command}` (script line {line}) before it sets its failure trap: \
+                         if that step fails under `set -e` nothing is signalled, and the stack waits out the whole \
+                         signal timeout",
                         launch_source(t, group).unwrap_or("its launch template")
                     ),
                 ));
