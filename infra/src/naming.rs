@@ -92,6 +92,17 @@ pub fn checkov_skips(skips: &[(&str, &str)]) -> serde_json::Value {
     serde_json::json!({ "skip": skip })
 }
 
+/// A resource's `Metadata` entry that silences berth's lint rules for it, each with its reason
+/// (`lint::SUPPRESS_KEY`).
+pub fn lint_suppressions(rules: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::Value::Array(
+        rules
+            .iter()
+            .map(|(rule, reason)| serde_json::json!({"rule": rule, "reason": reason}))
+            .collect(),
+    )
+}
+
 /// The trust policy of a role that `service` (`ec2.amazonaws.com`, ...) assumes.
 pub fn trusting(service: &str) -> PolicyDocument {
     PolicyDocument::new().statement(Statement::allow().service(service).actions(["sts:AssumeRole"]))

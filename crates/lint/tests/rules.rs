@@ -483,6 +483,18 @@ fn bl309_no_ssm_ami_on_a_group_replaced_on_update() {
         &ecs_group(ROLLING, TRAP, "!Ref Ami", DRAINING),
         &ecs_group(ROLLING, TRAP, "ami-12345678", DRAINING),
     );
+    // An opt-in behind a condition is the AMI whenever the condition holds.
+    check(
+        "BL309",
+        "the instances' AMI is the SSM parameter Ami, resolved again on every stack update",
+        &ecs_group(ROLLING, TRAP, "!If [Follow, !Ref Ami, ami-12345678]", DRAINING),
+        &ecs_group(
+            ROLLING,
+            TRAP,
+            "!If [Follow, ami-87654321, ami-12345678]",
+            DRAINING,
+        ),
+    );
 }
 
 #[test]

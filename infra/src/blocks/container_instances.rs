@@ -185,7 +185,16 @@ impl ContainerInstances {
                 // Wait for the signal of every instance the group starts with...
                 .creation_policy(CreationPolicy::signals(props.min_size, SIGNAL_TIMEOUT))
                 // ...and replace instances one at a time, each new one gated by its signal.
-                .update_policy(UpdatePolicy::rolling_update(rolling)),
+                .update_policy(UpdatePolicy::rolling_update(rolling))
+                .metadata(
+                    "berth-lint",
+                    crate::naming::lint_suppressions(&[(
+                        "BL309",
+                        "the SSM parameter is the AMI only when a stage opts in (instances.ami_parameter, off by \
+                         default: the AMI is pinned); then diff and deploy say INSTANCES ARE REPLACED, and the \
+                         rolling update drains one instance at a time",
+                    )]),
+                ),
         );
         let capacity_provider = t.add(
             "CapacityProvider",

@@ -350,8 +350,12 @@ fn runs_ecs(t: &Template<'_>, group_id: &str, group: &Value) -> bool {
         || !capacity_providers(t, group_id).is_empty()
 }
 
-/// The parameter an AMI value names, looking through nothing: a direct `Ref`.
+/// The SSM-typed parameter an AMI value names: a `Ref`, or one in either branch of an `Fn::If` (an
+/// opt-in is still the AMI when its condition holds).
 fn ssm_ami_parameter<'a>(t: &Template<'a>, image_id: &'a Value) -> Option<&'a str> {
+    if let Some([_, then, otherwise]) = image_id["Fn::If"].as_array().map(Vec::as_slice) {
+        return ssm_ami_parameter(t, then).or_else(|| ssm_ami_parameter(t, otherwise));
+    }
     let name = ref_id(image_id)?;
     let ty = string(&t.parameter(name)?["Type"])?;
     ty.starts_with("AWS::SSM::Parameter::Value<").then_some(name)
