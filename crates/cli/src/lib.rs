@@ -54,7 +54,33 @@ pub fn error_text(e: &clap::Error) -> String {
         _ => String::new(),
     };
     let under = |command: &str| usage.contains(&format!("{BIN_NAME} {command}"));
-    if e.kind() != ErrorKind::UnknownArgument || !positional || !under("secrets ") {
+    if !under("secrets ") {
+        return e.render().to_string();
+    }
+    // A value given to a flag of a secrets command (`--overwrite=VALUE`, a bad value of a flag that
+    // takes one): it may be the secret, typed in the wrong place. Said without it.
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) if arg.starts_with('-') => {
+            Some(arg.split('=').next().unwrap_or(arg).to_owned())
+        }
+        _ => None,
+    };
+    let value_of_flag = matches!(
+        e.kind(),
+        ErrorKind::TooManyValues
+            | ErrorKind::InvalidValue
+            | ErrorKind::ValueValidation
+            | ErrorKind::UnknownArgument
+    ) && flag.is_some()
+        && (e.kind() != ErrorKind::UnknownArgument
+            || matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if a.contains('=')));
+    if value_of_flag {
+        return format!(
+            "error: a value {} does not take (not shown: it may be a secret value)\n\n{usage}\n\nFor more information, try '--help'.\n",
+            flag.unwrap_or_default()
+        );
+    }
+    if e.kind() != ErrorKind::UnknownArgument || !positional {
         return e.render().to_string();
     }
     let why = if under("secrets put ") {
@@ -927,6 +953,22 @@ mod tests {
             !text.contains("hunter2") && !text.contains("secrets put` reads"),
             "{text}"
         );
+        // A value given to a flag that takes none, or glued to one.
+        let text = refused(&[
+            "secrets",
+            "put",
+            "DB_PASSWORD",
+            "--stage",
+            "dev",
+            "--overwrite=hunter2",
+        ]);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("a value --overwrite does not take (not shown: it may be a secret value)"),
+            "{text}"
+        );
+        let text = refused(&["secrets", "put", "DB_PASSWORD", "--stge=hunter2"]);
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     /// Every command's `--help`, by its path of subcommand names.
