@@ -2790,3 +2790,72 @@ async fn a_change_set_refused_by_early_validation_prints_its_errors() {
     );
     assert_eq!(delete.num_calls(), 1, "diff leaves no change set behind");
 }
+
+/// The diff is printed whole even when its change set cannot be deleted afterwards; the command then
+/// fails naming the change set left behind and how to delete it.
+#[tokio::test]
+async fn a_diff_whose_change_set_cannot_be_deleted_says_so_after_the_diff() {
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetError;
+    use aws_sdk_cloudformation::types::error::InvalidChangeSetStatusException;
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeAction, ChangeSetStatus, ResourceAttribute, ResourceChange,
+    };
+    let create = mock!(aws_sdk_cloudformation::Client::create_change_set)
+        .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let describe = mock!(aws_sdk_cloudformation::Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .stack_id(STACK_ID)
+            .changes(
+                Change::builder()
+                    .resource_change(
+                        ResourceChange::builder()
+                            .action(ChangeAction::Modify)
+                            .logical_resource_id("Service")
+                            .resource_type("AWS::ECS::Service")
+                            .replacement(aws_sdk_cloudformation::types::Replacement::False)
+                            .scope(ResourceAttribute::Properties)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let delete = mock!(aws_sdk_cloudformation::Client::delete_change_set).then_error(|| {
+        DeleteChangeSetError::InvalidChangeSetStatusException(
+            InvalidChangeSetStatusException::builder()
+                .message("Cannot delete ChangeSet in status EXECUTE_IN_PROGRESS")
+                .build(),
+        )
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&stable_stack(), &create, &describe, &delete]
+    );
+    let s3 = mock_client!(aws_sdk_s3, no_rules());
+    let (printer, _out, err) = Printer::capture();
+    let (confirm, interrupt) = (Answer(None), Interrupt::default());
+    let f = berth_aws::commands::diff(
+        &env(&cfn, &s3, &printer, &confirm, &interrupt),
+        &request(),
+        false,
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(f.code, Code::Error);
+    let shown = err.text();
+    assert!(
+        shown.contains("Modify") && shown.contains("Service"),
+        "the diff is printed first: {shown}"
+    );
+    let e = format!("{:#}", f.error);
+    assert!(
+        e.starts_with("the diff above is complete, but change set berth-")
+            && e.contains("could not be deleted and is left on sample-dev-service")
+            && e.contains("hint: delete it with `aws cloudformation delete-change-set --stack-name sample-dev-service --change-set-name berth-"),
+        "{e}"
+    );
+    assert_eq!(delete.num_calls(), 1);
+}
