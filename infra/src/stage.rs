@@ -1057,56 +1057,76 @@ fn deserialize_all(
 }
 
 /// Every value serde refuses in `value` read as a `T`, each taken out in turn (see [`deserialize_all`]).
+/// The value is read as text, as the file is (a plain `1.0` is text where text is expected). A key
+/// found missing is reported unless this loop took it out; either way the mapping that lacks it is
+/// taken out next, so that the rest is still read.
 fn every_refusal<T: serde::de::DeserializeOwned>(mut value: serde_norway::Value) -> Vec<(Vec<Seg>, String)> {
     /// Enough for any section a person writes; a bound on the re-reads of a pathological one.
     const MAX_ERRORS: usize = 50;
     let mut errors: Vec<(Vec<Seg>, String)> = Vec::new();
-    while errors.len() < MAX_ERRORS {
-        let Err(e) = serde_path_to_error::deserialize::<_, T>(value.clone()) else {
-            break;
-        };
-        let next = (serde_path(e.path()), e.into_inner().to_string());
-        let bare = messages::bare_message(&next.1).to_owned();
-        // A key this loop took out is now missing: not the person's mistake.
-        let caused = bare.starts_with("missing field") && !errors.is_empty();
-        if caused || errors.contains(&next) {
+    let mut taken: Vec<Vec<Seg>> = Vec::new();
+    for _ in 0..2 * MAX_ERRORS {
+        if errors.len() >= MAX_ERRORS {
             break;
         }
-        let stop = bare.starts_with("missing field")
-            || bare.starts_with("duplicate field")
-            || !take_out(&mut value, &next.0);
-        errors.push(next);
-        if stop {
+        let Ok(text) = serde_norway::to_string(&value) else {
             break;
+        };
+        let Err(e) = serde_path_to_error::deserialize::<_, T>(serde_norway::Deserializer::from_str(&text))
+        else {
+            break;
+        };
+        let path = serde_path(e.path());
+        let raw = e.into_inner().to_string();
+        let bare = messages::bare_message(&raw).to_owned();
+        if let Some(rest) = bare.strip_prefix("missing field `") {
+            let mut missing = path.clone();
+            missing.push(Seg::Key(rest.split('`').next().unwrap_or_default().to_owned()));
+            if !taken.contains(&missing) {
+                errors.push((path.clone(), raw));
+            }
+            match take_out(&mut value, &path) {
+                Some(gone) if !path.is_empty() => taken.push(gone),
+                _ => break,
+            }
+            continue;
+        }
+        // The same refusal again: taking it out changed nothing.
+        if errors.iter().any(|(p, m)| *p == path && *m == raw) {
+            break;
+        }
+        errors.push((path.clone(), raw));
+        if bare.starts_with("duplicate field") {
+            break;
+        }
+        match take_out(&mut value, &path) {
+            Some(gone) => taken.push(gone),
+            None => break,
         }
     }
     errors
 }
 
 /// Takes the value at `path` out of `value`: the key of a mapping, or, for an item of a list, the
-/// whole list (taking out one item would renumber the others). False when there is nothing to take.
-fn take_out(value: &mut serde_norway::Value, path: &[Seg]) -> bool {
+/// whole list (taking out one item would renumber the others). The path taken out, or None when there
+/// is nothing to take.
+fn take_out(value: &mut serde_norway::Value, path: &[Seg]) -> Option<Vec<Seg>> {
     let end = path
         .iter()
         .rposition(|s| matches!(s, Seg::Key(_)))
         .map_or(0, |i| i + 1);
     let Some((Seg::Key(key), parent)) = path[..end].split_last() else {
-        return false;
+        return None;
     };
     let mut node = value;
     for seg in parent {
-        let next = match seg {
-            Seg::Key(k) => node.get_mut(k.as_str()),
-            Seg::Index(i) => node.get_mut(*i),
+        node = match seg {
+            Seg::Key(k) => node.get_mut(k.as_str())?,
+            Seg::Index(i) => node.get_mut(*i)?,
         };
-        match next {
-            Some(n) => node = n,
-            None => return false,
-        }
     }
-    node.as_mapping_mut()
-        .and_then(|m| m.remove(key.as_str()))
-        .is_some()
+    node.as_mapping_mut()?.remove(key.as_str())?;
+    Some(path[..end].to_vec())
 }
 
 /// A value serde refused (a wrong type, an unknown or missing key, a validator's message), placed by

@@ -620,3 +620,50 @@ fn a_number_out_of_range_is_said_where_the_value_starts() {
         )
     );
 }
+
+#[test]
+fn a_missing_key_and_the_problems_after_it_are_all_reported() {
+    // A key missing from a section, and a bad value after where it would be.
+    let text = edit("  min_count: 2\n", "").replacen("  cpu: 256\n", "  cpu: abc\n", 1);
+    let shown: Vec<String> = errors("dev", &text).iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 2, "{shown:#?}");
+    assert!(
+        shown.iter().any(|s| s.contains("missing key `min_count`")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|s| s.contains("service.cpu: `abc` is not a whole number")),
+        "{shown:#?}"
+    );
+    // A bad value in one repository and another in the next: taking the first out does not hide the
+    // second behind the key it leaves missing.
+    let text = GOOD
+        .replacen(
+            "    repository: example-org/berth\n",
+            "    repository: not a repo\n",
+            1,
+        )
+        .replace("    branch: main\n", "    branch: refs/heads/main\n");
+    let shown: Vec<String> = errors("dev", &text).iter().map(ToString::to_string).collect();
+    assert!(
+        shown.iter().any(|s| s.contains("source.app.repository")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown.iter().any(|s| s.contains("source.infra.branch")),
+        "{shown:#?}"
+    );
+    assert!(!shown.iter().any(|s| s.contains("missing key")), "{shown:#?}");
+}
+
+#[test]
+fn a_plain_number_where_text_is_expected_is_text_with_or_without_other_problems() {
+    let ok = GOOD.replacen("    branch: main\n", "    branch: 1.0\n", 1);
+    Stage::parse(Path::new("stages/dev.yaml"), &ok).expect("`1.0` is a branch name");
+    let text = ok.replacen("  vpc_id: vpc-0123456789abcdef0\n", "  vpc_id: vpc-1\n", 1);
+    let shown: Vec<String> = errors("dev", &text).iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("network.vpc_id"), "{shown:#?}");
+}

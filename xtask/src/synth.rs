@@ -122,8 +122,9 @@ fn fix_command(args: &SynthArgs) -> String {
     fix
 }
 
-/// Templates (`infra/cfn/*.yaml|yml|json`) and parameter files (`infra/cfn/<stage>/*.json`) that synth
-/// did not produce.
+/// Templates of berth's stacks in another format (`infra/cfn/service.json` beside `service.yaml`) and
+/// parameter files (`infra/cfn/<stage>/*.json`) that synth did not produce. Any other file there (a
+/// hand-written template, a `.cfnlintrc.yaml`) is not synth's, and is left alone.
 fn stale_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(cfn_dir) else {
@@ -141,7 +142,12 @@ fn stale_files(cfn_dir: &Path, wanted: &[PathBuf]) -> Vec<PathBuf> {
                     .map(|e| e.path())
                     .filter(|f| f.is_file() && is(f, &["json"]) && !wanted.contains(f)),
             );
-        } else if p.is_file() && is(&p, &["yaml", "yml", "json"]) && !wanted.contains(&p) {
+        } else if p.is_file()
+            && is(&p, &["yaml", "yml", "json"])
+            && p.file_stem()
+                .is_some_and(|stem| pipeline_model::Stack::ALL.iter().any(|s| stem == s.suffix()))
+            && !wanted.contains(&p)
+        {
             out.push(p);
         }
     }
@@ -163,7 +169,9 @@ mod tests {
             "pipeline.yaml",
             "service.yaml",
             "pipeline.json",
+            "service.yml",
             "old-stack.yml",
+            ".cfnlintrc.yaml",
             "NOTES.md",
             "dev/pipeline.json",
             "dev/notes.txt",
@@ -179,7 +187,7 @@ mod tests {
             .iter()
             .map(|p| p.strip_prefix(cfn).unwrap().display().to_string())
             .collect();
-        assert_eq!(stale, ["gone/service.json", "old-stack.yml", "pipeline.json"]);
+        assert_eq!(stale, ["gone/service.json", "pipeline.json", "service.yml"]);
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub fn chosen_profile(flag: Option<&str>) -> Option<(String, String)> {
 /// Refuses a profile (`--profile` or `AWS_PROFILE`, named by `given`) that no config or credentials
 /// file defines (as the AWS CLI does): a typo must not fall back to other credentials.
 pub fn check_profile(profile: &str, given: &str) -> Result<(), String> {
+    // `AWS_PROFILE=default` with no files is what many CI images set beside their keys: the SDK's
+    // chain (environment keys first) and the AWS CLI accept it.
+    if profile == "default" && given.starts_with("AWS_PROFILE=") {
+        return Ok(());
+    }
     let known = known_profiles();
     if known.iter().any(|k| k == profile) {
         return Ok(());
@@ -257,10 +262,28 @@ pub fn for_emulator(endpoint: &str, region: &str) -> Aws {
 #[derive(Debug)]
 struct UnreachableIsFinal;
 
-/// The HTTP status of the latest answer any call of this process got (0: none yet), recorded by
-/// [`UnreachableIsFinal`], which sees every attempt of every client: what a failure that carries no
-/// AWS error (a timeout spent on 5xx answers, an answer that is no AWS error) can still say.
+/// The HTTP status of the latest attempt's answer when it was a failure an AWS error does not explain:
+/// a server error or throttling (retried), or an error answer whose body is no AWS error (a proxy's
+/// page). 0 after any other attempt: a success, an AWS error the command may handle ("does not
+/// exist"), no answer at all. Recorded by [`UnreachableIsFinal`], which sees every attempt of every
+/// client: what a failure that carries no AWS error (a timeout spent on 5xx answers, an answer that is
+/// no AWS error) can still say.
 static LAST_STATUS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// The status [`LAST_STATUS`] keeps for an answer: its own for a server error, throttling, or an
+/// error whose body is no AWS error; 0 otherwise.
+fn unexplained_status(status: u16, body: Option<&[u8]>) -> u16 {
+    let aws_error = body.is_some_and(|b| {
+        let text = String::from_utf8_lossy(&b[..b.len().min(4096)]);
+        // The query protocols' XML error, the JSON protocols' `__type`/`code`.
+        text.contains("<Code>") || text.contains("\"__type\"") || text.contains("\"code\"")
+    });
+    if status >= 500 || status == 429 || (status >= 400 && !aws_error) {
+        status
+    } else {
+        0
+    }
+}
 
 /// The status of the latest answer, when it was an error (HTTP 400 and up).
 pub fn last_error_status() -> Option<u16> {
@@ -270,9 +293,10 @@ pub fn last_error_status() -> Option<u16> {
 
 impl ClassifyRetry for UnreachableIsFinal {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        if let Some(r) = ctx.response() {
-            LAST_STATUS.store(r.status().as_u16(), std::sync::atomic::Ordering::Relaxed);
-        }
+        let status = ctx
+            .response()
+            .map_or(0, |r| unexplained_status(r.status().as_u16(), r.body().bytes()));
+        LAST_STATUS.store(status, std::sync::atomic::Ordering::Relaxed);
         match ctx.output_or_error() {
             Some(Err(e)) if e.as_connector_error().is_some_and(unreachable) => RetryAction::RetryForbidden,
             _ => RetryAction::NoActionIndicated,
@@ -408,6 +432,22 @@ pub fn credentials_hint(e: &anyhow::Error) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_failures_no_aws_error_explains_are_kept_for_the_message() {
+        let xml = b"<ErrorResponse><Error><Code>ValidationError</Code><Message>Stack does not exist</Message></Error></ErrorResponse>";
+        let json = br#"{"__type":"ParameterNotFound","message":"no"}"#;
+        let page = b"<html>upstream exploded</html>";
+        // An AWS error the command may handle, a success, no body: nothing to say later.
+        assert_eq!(unexplained_status(400, Some(xml)), 0);
+        assert_eq!(unexplained_status(400, Some(json)), 0);
+        assert_eq!(unexplained_status(200, Some(page)), 0);
+        // A proxy's page, a server error, throttling: kept.
+        assert_eq!(unexplained_status(403, Some(page)), 403);
+        assert_eq!(unexplained_status(403, None), 403);
+        assert_eq!(unexplained_status(502, Some(xml)), 502);
+        assert_eq!(unexplained_status(429, Some(json)), 429);
+    }
     use super::*;
 
     #[test]

@@ -76,12 +76,12 @@ pub async fn main(args: Vec<OsString>) -> i32 {
     };
     // Commands that only read may stop anywhere: Ctrl-C cancels the call in flight. The others
     // stop at their own safe points (deploy before execution, or while following).
-    // (`logs --follow` and `pipeline watch` stop following on Ctrl-C by themselves.)
+    // (`logs --follow`, `pipeline watch` and `drift`, whose detection goes on, stop on Ctrl-C by
+    // themselves.)
     let reads_only = matches!(
         &command,
         Command::Status(_)
             | Command::Service(_)
-            | Command::Drift(_)
             | Command::Ami(_)
             | Command::Pipeline(cli::PipelineArgs {
                 command: PipelineCommand::Status { .. },

@@ -228,7 +228,10 @@ pub async fn destroy(
     }
     env.interrupt.check("nothing deleted")?;
     if let Some(clients) = release {
-        for line in crate::protection::release(env.cfn, clients, name).await?.lines() {
+        for line in crate::protection::release(env.cfn, clients, name, env.interrupt)
+            .await?
+            .lines()
+        {
             p.line(&line);
         }
     }
@@ -326,19 +329,27 @@ pub async fn status(
 /// named, then follow it.
 pub async fn rollback(env: &Env<'_>, name: &str, skip: &[String], progress: Progress) -> Result<()> {
     let p = env.printer;
-    let Some(s) = stack::describe(env.cfn, name).await? else {
-        fail!(Code::Error, "{name} does not exist")
-    };
-    let status = stack::status(&s);
-    if status != StackStatus::UpdateRollbackFailed {
-        fail!(
-            Code::Blocked,
-            "{name} is {}: continuing a rollback is only for UPDATE_ROLLBACK_FAILED",
-            status.as_str()
-        );
-    }
-    let id = s.stack_id.clone().unwrap_or_else(|| name.to_owned());
-    let since = follow::mark(env.cfn, &id).await?;
+    // Ctrl-C while reading cancels the call in flight; nothing has been continued yet.
+    let (id, since) = env
+        .interrupt
+        .before_write("the rollback was not continued", async {
+            let Some(s) = stack::describe(env.cfn, name).await? else {
+                fail!(Code::Error, "{name} does not exist")
+            };
+            let status = stack::status(&s);
+            if status != StackStatus::UpdateRollbackFailed {
+                fail!(
+                    Code::Blocked,
+                    "{name} is {}: continuing a rollback is only for UPDATE_ROLLBACK_FAILED",
+                    status.as_str()
+                );
+            }
+            let id = s.stack_id.clone().unwrap_or_else(|| name.to_owned());
+            let since = follow::mark(env.cfn, &id).await?;
+            Ok((id, since))
+        })
+        .await?;
+    env.interrupt.check("the rollback was not continued")?;
     p.line(&format!(
         "{name}: continuing the rollback{}",
         if skip.is_empty() {

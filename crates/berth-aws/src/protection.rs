@@ -16,7 +16,8 @@ use aws_sdk_cloudformation::Client as CloudFormation;
 use aws_sdk_ecs::Client as Ecs;
 use aws_sdk_ecs::types::{AutoScalingGroupProviderUpdate, ManagedTerminationProtection};
 
-use crate::exit::Result;
+use crate::exit::{Code, Failure, Result};
+use crate::follow::Interrupt;
 
 /// The clients the release needs besides CloudFormation's.
 pub struct Clients {
@@ -74,8 +75,15 @@ impl Released {
 /// SetInstanceProtection takes at most this many instances per call.
 const MAX_INSTANCES_PER_CALL: usize = 50;
 
-/// Lets go of what would hold the deletion of `stack`: see the module's documentation.
-pub async fn release(cfn: &CloudFormation, clients: &Clients, stack: &str) -> Result<Released> {
+/// Lets go of what would hold the deletion of `stack`: see the module's documentation. Resources
+/// already deleted (a stack whose delete failed, or that rolled back) are skipped, and so is a provider
+/// ECS no longer has. After Ctrl-C no further write is sent, and the error says what was let go.
+pub async fn release(
+    cfn: &CloudFormation,
+    clients: &Clients,
+    stack: &str,
+    interrupt: &Interrupt,
+) -> Result<Released> {
     let resources = cfn
         .describe_stack_resources()
         .stack_name(stack)
@@ -88,14 +96,37 @@ pub async fn release(cfn: &CloudFormation, clients: &Clients, stack: &str) -> Re
         resources
             .iter()
             .filter(|r| r.resource_type.as_deref() == Some(ty))
+            .filter(|r| {
+                !r.resource_status
+                    .as_ref()
+                    .is_some_and(|s| s.as_str().starts_with("DELETE_"))
+            })
             .filter_map(|r| r.physical_resource_id.clone())
             .filter(|id| !id.is_empty())
             .collect()
     };
     let mut released = Released::default();
+    let before_write = |released: &Released| -> Result<()> {
+        if !interrupt.fired() {
+            return Ok(());
+        }
+        let done = released.lines();
+        Err(Failure::new(
+            Code::Interrupted,
+            if done.is_empty() {
+                "interrupted: nothing deleted".to_owned()
+            } else {
+                format!(
+                    "interrupted: nothing deleted; already done:\n  {}",
+                    done.join("\n  ")
+                )
+            },
+        ))
+    };
     // First the providers: ECS would otherwise mark again the instances that still run tasks.
     for name in physical("AWS::ECS::CapacityProvider") {
-        clients
+        before_write(&released)?;
+        let sent = clients
             .ecs
             .update_capacity_provider()
             .name(&name)
@@ -105,11 +136,19 @@ pub async fn release(cfn: &CloudFormation, clients: &Clients, stack: &str) -> Re
                     .build(),
             )
             .send()
-            .await
-            .with_context(|| {
-                format!("turning off managed termination protection of capacity provider {name}")
-            })?;
-        released.capacity_providers.push(name);
+            .await;
+        match sent {
+            Ok(_) => released.capacity_providers.push(name),
+            // Deleted already, or being deleted: it marks nothing any more.
+            Err(e) if provider_gone(&e) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!(
+                        "turning off managed termination protection of capacity provider {name}"
+                    ))
+                    .into());
+            }
+        }
     }
     for group in physical("AWS::AutoScaling::AutoScalingGroup") {
         let described = clients
@@ -119,14 +158,37 @@ pub async fn release(cfn: &CloudFormation, clients: &Clients, stack: &str) -> Re
             .send()
             .await
             .with_context(|| format!("reading the instances of {group}"))?;
-        let protected: Vec<String> = described
-            .auto_scaling_groups()
+        let Some(g) = described.auto_scaling_groups().first() else {
+            continue;
+        };
+        // No instance the group still starts (before it is deleted) starts protected...
+        if g.new_instances_protected_from_scale_in() == Some(true) {
+            before_write(&released)?;
+            clients
+                .autoscaling
+                .update_auto_scaling_group()
+                .auto_scaling_group_name(&group)
+                .new_instances_protected_from_scale_in(false)
+                .send()
+                .await
+                .with_context(|| format!("starting the new instances of {group} unprotected"))?;
+        }
+        // ...and none of those it has stays protected.
+        let protected: Vec<String> = g
+            .instances()
             .iter()
-            .flat_map(|g| g.instances())
             .filter(|i| i.protected_from_scale_in() == Some(true))
             .filter_map(|i| i.instance_id().map(str::to_owned))
             .collect();
+        let mut cleared = Vec::new();
         for ids in protected.chunks(MAX_INSTANCES_PER_CALL) {
+            if interrupt.fired() {
+                // Said with the instances of this group cleared so far.
+                if !cleared.is_empty() {
+                    released.instances.push((group, cleared));
+                }
+                return before_write(&released).map(|()| released);
+            }
             clients
                 .autoscaling
                 .set_instance_protection()
@@ -141,10 +203,28 @@ pub async fn release(cfn: &CloudFormation, clients: &Clients, stack: &str) -> Re
                         ids.join(", ")
                     )
                 })?;
+            cleared.extend_from_slice(ids);
         }
-        if !protected.is_empty() {
-            released.instances.push((group, protected));
+        if !cleared.is_empty() {
+            released.instances.push((group, cleared));
         }
     }
     Ok(released)
+}
+
+/// True when ECS says the capacity provider is gone (deleted, or being deleted).
+fn provider_gone<R>(
+    e: &aws_sdk_ecs::error::SdkError<
+        aws_sdk_ecs::operation::update_capacity_provider::UpdateCapacityProviderError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_ecs::error::ProvideErrorMetadata as _;
+    e.as_service_error().is_some_and(|s| {
+        let m = s.message().unwrap_or_default().to_ascii_lowercase();
+        m.contains("does not exist")
+            || m.contains("not found")
+            || m.contains("inactive")
+            || m.contains("deleting")
+    })
 }

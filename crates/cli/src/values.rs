@@ -45,10 +45,15 @@ pub fn endpoint_url(v: &str) -> Result<String, String> {
     if authority.contains('@') {
         return Err(format!("{EXPECTED} (no user or password in the URL)"));
     }
+    // Labels of letters, digits, `-` and `_` (a container's name, `localstack_main`), and a trailing
+    // dot (a fully qualified name).
     if !authority.starts_with('[')
-        && !host
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && !host.strip_suffix('.').unwrap_or(host).split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
     {
         return Err(format!("{EXPECTED} (`{host}` is no host name)"));
     }
@@ -166,6 +171,8 @@ mod tests {
             "http://localhost:5000/",
             "http://localstack:4566/some/path",
             "http://[::1]:4566",
+            "http://localstack_main:4566",
+            "https://s3.amazonaws.com.:443",
         ] {
             assert_eq!(endpoint_url(good).as_deref(), Ok(good), "{good}");
         }
@@ -181,6 +188,8 @@ mod tests {
             "http://user:pw@host",
             "http://ho st",
             "http://[::1",
+            "http://host..example",
+            "http://.",
         ] {
             let e = endpoint_url(bad).unwrap_err();
             assert!(e.starts_with("expected http(s)://host[:port]"), "{bad}: {e}");

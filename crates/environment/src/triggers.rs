@@ -162,17 +162,22 @@ pub fn glob_matches(glob: &str, path: &str) -> bool {
     parse(glob).iter().any(|tokens| run(tokens, path)[tokens.len()])
 }
 
-/// Whether `glob` matches every file path under the directory `dir` (whatever follows `dir/`).
+/// Whether `glob` matches every file path under the directory `dir` (whatever follows `dir/`): the
+/// glob holds a `**` with nothing after its last one but `*` and `/`, so it reaches any depth, and it
+/// matches files one, two and three folders under `dir`, plain and hidden (`app/**`, `app/**/*` and
+/// `**/*` cover `app/src`; `app/src/*` and `app/src/**/*.rs` do not).
 pub fn glob_matches_all_under(glob: &str, dir: &str) -> bool {
+    const UNDER: [&str; 6] = ["f", ".f", "d/f.rs", "d/.f", "d/e/f", ".d/e/f.x"];
     parse(glob).iter().any(|tokens| {
-        let states = run(tokens, &format!("{dir}/"));
-        (0..tokens.len()).any(|p| {
-            states[p]
-                && tokens[p..]
-                    .iter()
-                    .all(|t| matches!(t, Token::Star | Token::StarStar))
-                && tokens[p..].contains(&Token::StarStar)
-        })
+        let Some(last) = tokens.iter().rposition(|t| *t == Token::StarStar) else {
+            return false;
+        };
+        tokens[last + 1..]
+            .iter()
+            .all(|t| matches!(t, Token::Star | Token::Literal('/')))
+            && UNDER
+                .iter()
+                .all(|f| run(tokens, &format!("{dir}/{f}"))[tokens.len()])
     })
 }
 
@@ -280,6 +285,15 @@ mod tests {
         assert!(!glob_matches_all_under("app/src/**/*.rs", "app/src"));
         assert!(!glob_matches_all_under("app/src", "app/src"));
         assert!(!glob_matches_all_under("crates/**", "app/src"));
+    }
+    #[test]
+    fn a_directory_is_covered_by_any_glob_that_matches_every_file_under_it() {
+        for glob in ["app/**", "app/**/*", "**/*", "**", "app/*/**"] {
+            assert!(glob_matches_all_under(glob, "app/src"), "{glob}");
+        }
+        for glob in ["app/*/*/**", "app/src/*", "app/src/**/*.rs", "app/**/x/**"] {
+            assert!(!glob_matches_all_under(glob, "app/src"), "{glob}");
+        }
     }
 
     #[test]

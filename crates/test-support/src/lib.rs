@@ -130,10 +130,12 @@ impl Server {
 impl Drop for Server {
     #[allow(clippy::print_stderr, reason = "a test's diagnostic output")]
     fn drop(&mut self) {
-        // SIGTERM first, SIGKILL if it has not stopped after 10 s (LocalStack sometimes hangs on shutdown).
+        // SIGTERM to the watchdog, which stops the server (SIGKILL after its own 10 s: LocalStack
+        // sometimes hangs on shutdown); the watchdog itself is killed only after longer than that, so
+        // that it never leaves the server behind.
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
@@ -191,8 +193,8 @@ while child.poll() is None:
 sys.exit(child.returncode)
 "#;
 
-fn watched(cmd: &Command) -> Command {
-    let mut w = Command::new("python3");
+fn watched(python: &Path, cmd: &Command) -> Command {
+    let mut w = Command::new(python);
     w.arg("-c")
         .arg(WATCHDOG)
         .arg(cmd.get_program())
@@ -209,10 +211,19 @@ fn watched(cmd: &Command) -> Command {
     w
 }
 
-fn start(name: &'static str, cmd: Command, port: u16, health: &str, dir: tempfile::TempDir) -> Server {
+/// Starts `cmd` under a watchdog run by `python` (the server's own interpreter: the one Python that
+/// is sure to be there).
+fn start(
+    name: &'static str,
+    python: &Path,
+    cmd: Command,
+    port: u16,
+    health: &str,
+    dir: tempfile::TempDir,
+) -> Server {
     let log = dir.path().join("server.log");
     let file = std::fs::File::create(&log).expect("a log file");
-    let child = watched(&cmd)
+    let child = watched(python, &cmd)
         .stdout(file.try_clone().expect("log handle"))
         .stderr(file)
         .spawn()
@@ -244,6 +255,7 @@ pub fn moto() -> Server {
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
     start(
         "moto",
+        &tool("python"),
         cmd,
         port,
         "/moto-api/",
@@ -265,7 +277,7 @@ pub fn localstack() -> Server {
         std::fs::create_dir_all(dir.path().join(sub)).expect("LocalStack dirs");
     }
     let listen = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new(python);
+    let mut cmd = Command::new(&python);
     cmd.args(["-m", "localstack.runtime.main"])
         .current_dir(dir.path())
         .env("GATEWAY_SERVER", "hypercorn")
@@ -279,7 +291,7 @@ pub fn localstack() -> Server {
         .env("TMPDIR", dir.path().join("tmp"))
         .env("LOCALSTACK_VOLUME_DIR", dir.path().join("volume"))
         .env("CONFIG_DIR", dir.path().join("config"));
-    start("localstack", cmd, port, "/_localstack/health", dir)
+    start("localstack", &python, cmd, port, "/_localstack/health", dir)
 }
 
 /// Runs the provisioned AWS CLI against `server` in `region`; its JSON answer (Null when it printed none).
@@ -389,7 +401,7 @@ mod tests {
         let pid_file = dir.path().join("pid");
         let mut server = Command::new("sh");
         server.args(["-c", &format!("echo $$ > {}; exec sleep 600", pid_file.display())]);
-        let w = watched(&server);
+        let w = watched(Path::new("python3"), &server);
         // The owner: a shell that runs the watchdog in the background and exits once the server runs.
         let line: Vec<String> = std::iter::once(w.get_program())
             .chain(w.get_args())

@@ -415,6 +415,24 @@ fn an_undefined_aws_profile_variable_is_refused_like_the_flag() {
         "{}",
         all(&o)
     );
+    // `AWS_PROFILE=default` without files (a CI image with environment keys) is no usage error.
+    let o = berth_bare(
+        &[
+            "status",
+            "service",
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            ("AWS_PROFILE", "default"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    assert_ne!(o.status.code(), Some(64), "{}", all(&o));
+    assert!(!all(&o).contains("no such profile"), "{}", all(&o));
 }
 
 /// An instance metadata service that answers every request 403 (reachable, but forbidden), on

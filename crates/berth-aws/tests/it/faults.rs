@@ -500,10 +500,6 @@ fn ctrl_c_during_the_reads_of_a_command_that_only_reads_cancels_the_call() {
             &["logs", "service", "--stage", "readonly", "--stages", dir][..],
             "",
         ),
-        (
-            &["drift", "service", "--stage", "readonly", "--stages", dir][..],
-            "",
-        ),
         (&["ami", "--stage", "readonly", "--stages", dir][..], ""),
     ] {
         let proxy = FaultProxy::start(&upstream(), 50, Box::new(|_, _| Fault::Hang));

@@ -1365,12 +1365,15 @@ async fn ctrl_c_while_executing_lets_the_execution_stand_and_stops_following() {
 }
 
 /// Before `DeleteStack`: the capacity provider's managed termination protection is turned off first
-/// (else ECS marks busy instances again), then every protected instance of the stack's group is
-/// released, 50 per call (SetInstanceProtection's limit); unprotected ones are left alone.
+/// (else ECS marks busy instances again), then the group starts no new instance protected, then every
+/// protected instance of the stack's group is released, 50 per call (SetInstanceProtection's limit);
+/// unprotected ones are left alone. Resources already deleted are skipped, and after Ctrl-C nothing is
+/// sent.
 #[tokio::test]
 async fn destroy_lets_go_of_the_instances_ecs_protected() {
     use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
     use aws_sdk_autoscaling::operation::set_instance_protection::SetInstanceProtectionOutput;
+    use aws_sdk_autoscaling::operation::update_auto_scaling_group::UpdateAutoScalingGroupOutput;
     use aws_sdk_autoscaling::types::{AutoScalingGroup, Instance};
     use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput;
     use aws_sdk_cloudformation::types::StackResource;
@@ -1378,12 +1381,12 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
     use aws_sdk_ecs::types::ManagedTerminationProtection;
 
     let order = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let resource = |id: &str, ty: &str, physical: &str| {
+    let resource = |id: &str, ty: &str, physical: &str, status: ResourceStatus| {
         StackResource::builder()
             .logical_resource_id(id)
             .resource_type(ty)
             .physical_resource_id(physical)
-            .resource_status(ResourceStatus::CreateComplete)
+            .resource_status(status)
             .timestamp(DateTime::from_secs(0))
             .build()
     };
@@ -1393,33 +1396,48 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
                 "CapacityProvider",
                 "AWS::ECS::CapacityProvider",
                 "sample-dev-cp",
+                ResourceStatus::CreateComplete,
+            ))
+            // Deleted by an earlier attempt: ECS no longer has it.
+            .stack_resources(resource(
+                "OldCapacityProvider",
+                "AWS::ECS::CapacityProvider",
+                "sample-dev-old-cp",
+                ResourceStatus::DeleteComplete,
             ))
             .stack_resources(resource(
                 "AutoScalingGroup",
                 "AWS::AutoScaling::AutoScalingGroup",
                 "sample-dev-asg",
+                ResourceStatus::CreateComplete,
             ))
-            .stack_resources(resource("Cluster", "AWS::ECS::Cluster", "sample-dev"))
+            .stack_resources(resource(
+                "Cluster",
+                "AWS::ECS::Cluster",
+                "sample-dev",
+                ResourceStatus::CreateComplete,
+            ))
             .build()
     });
-    let cfn = mock_client!(aws_sdk_cloudformation, [&resources]);
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&resources]);
     let seen = order.clone();
     let cp = mock!(aws_sdk_ecs::Client::update_capacity_provider)
         .match_requests(move |r| {
             seen.lock()
                 .unwrap()
                 .push(format!("UpdateCapacityProvider {}", r.name().unwrap_or_default()));
-            r.name() == Some("sample-dev-cp")
-                && r.auto_scaling_group_provider()
-                    .and_then(|p| p.managed_termination_protection())
-                    == Some(&ManagedTerminationProtection::Disabled)
+            r.auto_scaling_group_provider()
+                .and_then(|p| p.managed_termination_protection())
+                == Some(&ManagedTerminationProtection::Disabled)
         })
         .then_output(|| UpdateCapacityProviderOutput::builder().build());
-    let ecs = mock_client!(aws_sdk_ecs, [&cp]);
+    let ecs = || mock_client!(aws_sdk_ecs, [&cp]);
     let describe = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups)
         .match_requests(|r| r.auto_scaling_group_names() == ["sample-dev-asg"])
         .then_output(|| {
-            let mut g = AutoScalingGroup::builder().auto_scaling_group_name("sample-dev-asg");
+            let mut g = AutoScalingGroup::builder()
+                .auto_scaling_group_name("sample-dev-asg")
+                .new_instances_protected_from_scale_in(true);
             for n in 0..61 {
                 g = g.instances(
                     Instance::builder()
@@ -1434,6 +1452,17 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
                 .build()
         });
     let seen = order.clone();
+    let update = mock!(aws_sdk_autoscaling::Client::update_auto_scaling_group)
+        .match_requests(move |r| {
+            seen.lock().unwrap().push(format!(
+                "UpdateAutoScalingGroup {} {:?}",
+                r.auto_scaling_group_name().unwrap_or_default(),
+                r.new_instances_protected_from_scale_in()
+            ));
+            true
+        })
+        .then_output(|| UpdateAutoScalingGroupOutput::builder().build());
+    let seen = order.clone();
     let protect = mock!(aws_sdk_autoscaling::Client::set_instance_protection)
         .match_requests(move |r| {
             seen.lock().unwrap().push(format!(
@@ -1445,10 +1474,19 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
             true
         })
         .then_output(|| SetInstanceProtectionOutput::builder().build());
-    let autoscaling = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&describe, &protect]);
-    let clients = berth_aws::protection::Clients { ecs, autoscaling };
+    let autoscaling = || {
+        mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &update, &protect]
+        )
+    };
+    let clients = berth_aws::protection::Clients {
+        ecs: ecs(),
+        autoscaling: autoscaling(),
+    };
 
-    let released = berth_aws::protection::release(&cfn, &clients, STACK)
+    let released = berth_aws::protection::release(&cfn, &clients, STACK, &Interrupt::default())
         .await
         .unwrap();
     assert_eq!(released.capacity_providers, ["sample-dev-cp"]);
@@ -1458,6 +1496,7 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
         *order.lock().unwrap(),
         [
             "UpdateCapacityProvider sample-dev-cp",
+            "UpdateAutoScalingGroup sample-dev-asg Some(false)",
             "SetInstanceProtection sample-dev-asg 50 Some(false)",
             "SetInstanceProtection sample-dev-asg 10 Some(false)",
         ]
@@ -1469,4 +1508,15 @@ async fn destroy_lets_go_of_the_instances_ecs_protected() {
             "cleared scale-in protection of 60 instances in sample-dev-asg (or deleting the group would wait for ever)",
         ]
     );
+
+    // After Ctrl-C: no write at all.
+    order.lock().unwrap().clear();
+    let interrupt = Interrupt::default();
+    interrupt.fire();
+    let f = berth_aws::protection::release(&cfn, &clients, STACK, &interrupt)
+        .await
+        .unwrap_err();
+    assert_eq!(f.code, Code::Interrupted);
+    assert_eq!(f.error.to_string(), "interrupted: nothing deleted");
+    assert!(order.lock().unwrap().is_empty(), "{:?}", order.lock().unwrap());
 }
