@@ -455,8 +455,10 @@ impl Stage {
     /// and whether it is said where the value starts (a number out of range) or at the key.
     fn cross_checks(&self) -> Vec<(Vec<&'static str>, String, bool)> {
         use pipeline_model::pipeline_params as pp;
-        let mut out = Vec::new();
-        let mut p = |path: &[&'static str], m: String| out.push((path.to_vec(), m, false));
+        let out = std::cell::RefCell::new(Vec::new());
+        // Said at the key (a check across settings), or where the value starts (the value itself).
+        let p = |path: &[&'static str], m: String| out.borrow_mut().push((path.to_vec(), m, false));
+        let at_value = |path: &[&'static str], m: String| out.borrow_mut().push((path.to_vec(), m, true));
         let net = &self.network;
         if net.subnet_ids.is_some() {
             p(
@@ -637,7 +639,7 @@ impl Stage {
         if known.is_none() && !sizes.is_empty() {
             // The family is in the table, so the whole family is: an unknown size is a typo, with or
             // without custom_instance_type (which is for families the table lacks).
-            p(
+            at_value(
                 &["instances", "instance_type"],
                 format!(
                     "`{name}` is not an instance type berth knows: {family} comes in {}{}",
@@ -647,10 +649,10 @@ impl Stage {
                         .unwrap_or_default()
                 ),
             );
-            return out;
+            return out.into_inner();
         }
         match self.instance_type() {
-            None => p(
+            None => at_value(
                 &["instances", "instance_type"],
                 format!(
                     "`{}` is not an instance type berth knows: expected one of the current general-purpose, \
@@ -738,17 +740,16 @@ impl Stage {
         });
         for (path, value, bound) in bounded {
             if let Err(e) = bound.check(value) {
-                out.push((path.to_vec(), e, true));
+                at_value(path, e);
             }
         }
         if !LOG_RETENTION_DAYS.contains(&s.log_retention_days) {
-            out.push((
-                bounds::LOG_RETENTION_KEY.to_vec(),
+            at_value(
+                &bounds::LOG_RETENTION_KEY,
                 format!("{}: expected one of {LOG_RETENTION_DAYS:?}", s.log_retention_days),
-                true,
-            ));
+            );
         }
-        out
+        out.into_inner()
     }
 
     /// The value of the bounded setting at `path` (a key path of [`bounds::BY_KEY`]).

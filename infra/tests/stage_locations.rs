@@ -286,7 +286,7 @@ fn cases() -> Vec<Case> {
         c(
             "a misspelt instance size",
             replace(27, "  instance_type: t3.meduim"),
-            (27, 3),
+            (27, 18),
             "did you mean `t3.medium`",
         ),
         c(

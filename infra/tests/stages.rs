@@ -667,3 +667,21 @@ fn a_plain_number_where_text_is_expected_is_text_with_or_without_other_problems(
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert!(shown[0].contains("network.vpc_id"), "{shown:#?}");
 }
+
+#[test]
+fn a_quoted_number_or_boolean_is_said_to_be_quoted() {
+    check(
+        &edit("  http_redirect: false\n", "  http_redirect: \"false\"\n"),
+        "http_redirect",
+        &[
+            "load_balancer.http_redirect: `\"false\"` is quoted, so it is text (write it without the quotes): expected true or false",
+        ],
+    );
+    check(
+        &edit("  min_count: 2\n", "  min_count: \"2\"\n"),
+        "min_count",
+        &[
+            "`\"2\"` is quoted, so it is text (write it without the quotes): expected a whole number from 1 to 100 tasks",
+        ],
+    );
+}

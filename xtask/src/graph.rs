@@ -21,7 +21,7 @@ pub fn run(args: &GraphArgs) -> Result<()> {
         cli::GraphFormat::Mermaid => GraphFormat::Mermaid,
         cli::GraphFormat::Dot => GraphFormat::Dot,
     };
-    print!("{}", env.graph(stage, format));
+    util::stdout(&env.graph(stage, format))?;
     Ok(())
 }
 

@@ -11,7 +11,12 @@ use crate::util;
 pub fn run(args: &LintArgs) -> Result<()> {
     if args.rules {
         for r in lint::rules() {
-            println!("{}  {:<7}  {}", r.code, r.severity.to_string(), r.summary);
+            util::stdout(&format!(
+                "{}  {:<7}  {}\n",
+                r.code,
+                r.severity.to_string(),
+                r.summary
+            ))?;
         }
         return Ok(());
     }
@@ -53,10 +58,10 @@ pub fn run(args: &LintArgs) -> Result<()> {
     let warnings: usize = reports.iter().map(|r| r.report.findings.len()).sum::<usize>() - errors;
     let suppressed: usize = reports.iter().map(|r| r.report.suppressed.len()).sum();
     match args.format {
-        OutputFormat::Json => println!("{}", lint::json(&reports)),
+        OutputFormat::Json => util::stdout(&format!("{}\n", lint::json(&reports)))?,
         OutputFormat::Text => {
             for line in lint::render(&reports) {
-                println!("{line}");
+                util::stdout(&format!("{line}\n"))?;
             }
         }
     }

@@ -40,10 +40,10 @@ pub fn run(args: &PlanArgs) -> Result<()> {
                 .iter()
                 .map(|(t, p)| serde_json::json!({"timeline": t, "push_to_serving": p}))
                 .collect();
-            println!(
-                "{}",
+            util::stdout(&format!(
+                "{}\n",
                 serde_json::json!({"stage": stage.name.to_string(), "model": true, "inputs": setup, "plans": list})
-            );
+            ))?;
         }
         OutputFormat::Text => {
             let title = format!("plan for stage {}", stage.name);
@@ -51,7 +51,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
                 .iter()
                 .map(|(t, p)| rollout::render(&title, &setup, t, p.as_ref()))
                 .collect();
-            print!("{}", texts.join("\n"));
+            util::stdout(&texts.join("\n"))?;
         }
     }
     Ok(())

@@ -177,13 +177,14 @@ pub fn ensure_venv(
 }
 
 /// `cargo xtask tools`: provisions everything and prints where it is.
-#[allow(clippy::print_stdout, reason = "the command's output")]
 pub fn run() -> Result<()> {
     let py = python_tools()?;
     let ls = localstack_tools()?;
     let ck = checkov_tools()?;
-    println!("{}", py.bin.display());
-    println!("{}", ls.bin.display());
-    println!("{}", ck.bin.display());
-    Ok(())
+    util::stdout(&format!(
+        "{}\n{}\n{}\n",
+        py.bin.display(),
+        ls.bin.display(),
+        ck.bin.display()
+    ))
 }

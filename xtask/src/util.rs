@@ -290,6 +290,16 @@ pub fn report_sync(mode: Mode, changed: &[PathBuf], removed: &[PathBuf], fix: &s
     }
 }
 
+/// Writes a command's output to stdout: a closed pipe (`| head`) or a full disk is an error that says
+/// so (exit 1), not a panic.
+pub fn stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("could not write the output to stdout: {e}"))
+}
+
 /// `s` as one shell word: as is when it is plain, else in single quotes.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()

@@ -434,6 +434,13 @@ fn json_templates_go_to_out_not_over_the_committed_yaml() {
     let out = tempfile::tempdir().unwrap();
     let o = xtask(&["synth", "--format", "json", "--out", out.path().to_str().unwrap()]);
     assert!(o.status.success(), "{:?}", text(&o));
+    // The JSON pipeline template is over the inline limit: said once, as one warning.
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("warning: pipeline template: the rendered template is ")
+            && !err.contains("template: warning"),
+        "{err}"
+    );
     let json = std::fs::read_to_string(out.path().join("pipeline.json")).unwrap();
     assert!(json.trim_start().starts_with('{'), "{json:.80}");
 }
@@ -533,6 +540,30 @@ fn lint_refuses_a_file_it_has_nothing_to_judge_in() {
         !err.contains("0 error(s)"),
         "no verdict on what was not judged: {err}"
     );
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_not_a_panic() {
+    for args in [
+        &["plan", "--stage", "dev", "--output", "json"][..],
+        &["graph", "--stage", "dev"][..],
+        &["lint", "--rules"][..],
+        &["lint", "--format", "json"][..],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("could not write the output to stdout"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
 }
 
 #[test]

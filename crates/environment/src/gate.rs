@@ -43,7 +43,11 @@ pub(crate) fn build(inputs: &Inputs) -> Result<Built, Error> {
     for stack in Stack::ALL {
         match infra::template(stack, format).synth(format) {
             Ok(s) => {
-                warnings.extend(s.warnings.iter().map(|w| format!("{stack} template: {w}")));
+                // Said once as a warning (by whoever prints it), with where unless it is the whole template.
+                warnings.extend(s.warnings.iter().map(|w| match w.path.as_str() {
+                    "template" => format!("{stack} template: {}", w.message),
+                    path => format!("{stack} template: {path}: {}", w.message),
+                }));
                 let value = s.to_json_value();
                 for stage in &stages {
                     problems.extend(check_parameters(stage, stack, &value));

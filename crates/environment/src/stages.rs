@@ -39,14 +39,36 @@ pub fn load(dir: &Path, only: Option<&str>) -> Result<Loaded, Vec<StageError>> {
                 }),
                 [a, b] if valid => Err(vec![two_files(name, a, b)]),
                 _ => {
-                    let known = listing(dir)
+                    let listed = listing(dir).ok();
+                    let known = listed
+                        .as_ref()
                         .map(|l| l.stages.keys().cloned().collect::<Vec<_>>().join(", "))
                         .unwrap_or_default();
+                    // `qa.YAML`, `qa.yaml.bak`: the stage is there, under a name that is no stage file's.
+                    let near: Vec<String> = listed
+                        .iter()
+                        .flat_map(|l| &l.others)
+                        .filter(|p| {
+                            p.file_name()
+                                .and_then(|n| n.to_str())
+                                .and_then(|n| n.split('.').next())
+                                .is_some_and(|stem| stem.eq_ignore_ascii_case(name))
+                        })
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    let hint = if near.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({} is there, but a stage file is NAME.yaml or NAME.yml, lowercase: rename it)",
+                            near.join(", ")
+                        )
+                    };
                     Err(vec![StageError {
                         file: dir.join(format!("{name}.yaml")),
                         line: None,
                         column: None,
-                        message: format!("no stage `{name}`: expected one of: {known}"),
+                        message: format!("no stage `{name}`: expected one of: {known}{hint}"),
                     }])
                 }
             }

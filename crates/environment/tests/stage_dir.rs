@@ -66,6 +66,14 @@ fn other_files_are_not_read_and_are_named_in_a_warning() {
     assert!(
         w[1].ends_with("qa.YAML: not a stage file, ignored: a stage file is NAME.yaml or NAME.yml (the extension must be lowercase .yaml or .yml)"),
         "{w:?}"
+    ); // Asked for by name, the stage that is there under another name is pointed at.
+    let e = load(dir.path(), Some("qa")).unwrap_err().to_string();
+    assert!(
+        e.contains("no stage `qa`: expected one of: dev, prod (")
+            && e.contains(
+                "qa.YAML is there, but a stage file is NAME.yaml or NAME.yml, lowercase: rename it)"
+            ),
+        "{e}"
     );
 }
 

@@ -197,7 +197,12 @@ fn found_phrase(found: &str, number: bool, boolean: bool) -> String {
     };
     if let Some(s) = found.strip_prefix("string ") {
         let s = s.trim_matches('"').replace("\\\"", "\"");
-        return if number {
+        // Text that reads as what is expected was quoted: `"false"`, `"2"`.
+        let quoted_as_text = (number && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            || (boolean && matches!(s.as_str(), "true" | "false"));
+        return if quoted_as_text {
+            format!("`\"{s}\"` is quoted, so it is text (write it without the quotes)")
+        } else if number {
             format!("`{s}` is not a whole number")
         } else if boolean {
             format!("`{s}` is not true or false")
