@@ -27,24 +27,34 @@ pub const BINARY_VAR: &str = "BERTH_AWS_BINARY";
 
 /// Runs `berth-aws <args>` in place of this process (its exit code is the command's). `args` have
 /// been parsed with the same grammar already: berth-aws parses them again, never differently.
-#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run(args: Vec<OsString>) -> Result<()> {
     let root = util::project_root();
-    if let Some(given) = std::env::var_os(BINARY_VAR).filter(|v| !v.is_empty()) {
-        let binary = PathBuf::from(given);
-        if !binary.is_file() {
-            bail!(
-                "{BINARY_VAR}={}: no such file\nhint: point it at a built berth-aws binary, or unset it to have xtask build one",
-                binary.display()
-            );
-        }
-        let mut cmd = Command::new(&binary);
-        cmd.current_dir(&root).args(args);
-        return exec(cmd);
+    let binary = match std::env::var_os(BINARY_VAR).filter(|v| !v.is_empty()) {
+        Some(given) => given_binary(PathBuf::from(given))?,
+        None => built_binary(&root)?,
+    };
+    let mut cmd = Command::new(&binary);
+    cmd.current_dir(&root).args(args);
+    exec(cmd)
+}
+
+/// The binary `BERTH_AWS_BINARY` names, which must exist.
+fn given_binary(binary: PathBuf) -> Result<PathBuf> {
+    if !binary.is_file() {
+        bail!(
+            "{BINARY_VAR}={}: no such file\nhint: point it at a built berth-aws binary, or unset it to have xtask build one",
+            binary.display()
+        );
     }
+    Ok(binary)
+}
+
+/// `target/debug/berth-aws`, built first unless the stamp shows it is fresh.
+#[allow(clippy::print_stderr, reason = "progress of an xtask command")]
+fn built_binary(root: &Path) -> Result<PathBuf> {
     let binary = util::target_dir().join("debug/berth-aws");
     let stamp = binary.with_file_name("berth-aws.built-from");
-    if !is_fresh(&binary, &stamp, &root) {
+    if !is_fresh(&binary, &stamp, root) {
         let started = SystemTime::now();
         let mut build = util::cargo();
         build.args([
@@ -68,9 +78,7 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         }
         write_stamp(&stamp, started)?;
     }
-    let mut cmd = Command::new(&binary);
-    cmd.current_dir(&root).args(args);
-    exec(cmd)
+    Ok(binary)
 }
 
 /// Records that cargo found the binary fresh as of `when` (the stamp's mtime).

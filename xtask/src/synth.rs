@@ -111,12 +111,12 @@ pub fn run(args: &SynthArgs) -> Result<()> {
 fn fix_command(args: &SynthArgs) -> String {
     let mut fix = "cargo xtask synth".to_owned();
     if let Some(s) = &args.stage {
-        fix.push_str(&format!(" --stage {}", util::shell_quote(s)));
+        fix.push_str(&format!(" --stage {}", cli::shell_quote(s)));
     }
     if let Some(dir) = &args.stages {
         fix.push_str(&format!(
             " --stages {}",
-            util::shell_quote(&dir.display().to_string())
+            cli::shell_quote(&dir.display().to_string())
         ));
     }
     fix

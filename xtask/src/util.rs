@@ -300,18 +300,6 @@ pub fn stdout(text: &str) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("could not write the output to stdout: {e}"))
 }
 
-/// `s` as one shell word: as is when it is plain, else in single quotes.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@+,".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// Runs a command to completion, inheriting stdout and stderr; fails with the command line if it fails.
 #[allow(clippy::print_stderr, reason = "progress of an xtask command")]
 pub fn run(cmd: &mut Command) -> Result<()> {

@@ -20,19 +20,6 @@ use crate::prompt::{Confirm, Terminal};
 use crate::{aws, commands, drift, logs, ops, pipeline, secrets, service};
 use pipeline_model::secrets as secrets_model;
 
-/// `text` as one shell word.
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=,@+".contains(c))
-    {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r#"'\''"#))
-    }
-}
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -556,7 +543,7 @@ fn global_flags(a: &AwsArgs) -> String {
         ("--stages", a.stages.as_ref().map(|d| d.display().to_string())),
     ] {
         if let Some(v) = value {
-            globals.push_str(&format!(" {flag} {}", shell_quote(&v)));
+            globals.push_str(&format!(" {flag} {}", cli::shell_quote(&v)));
         }
     }
     globals
@@ -771,18 +758,4 @@ async fn artifact_bucket(env: &Env<'_>, names: &Names<'_>) -> Result<Option<Stri
     let pipeline = names.stack(Stack::Pipeline);
     let outputs = deploy::outputs(env.cfn, &pipeline).await?;
     Ok(outputs.get(pipeline_outputs::ARTIFACT_BUCKET).cloned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn suggested_commands_quote_what_the_shell_would_split() {
-        assert_eq!(shell_quote("/tmp/stages"), "/tmp/stages");
-        assert_eq!(shell_quote("http://127.0.0.1:4566"), "http://127.0.0.1:4566");
-        assert_eq!(shell_quote("/tmp/my stages"), "'/tmp/my stages'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
 }

@@ -54,6 +54,25 @@ pub struct Released {
 }
 
 impl Released {
+    /// After Ctrl-C: the error that ends the command before its next write, saying what was let go.
+    fn stop_if(&self, interrupt: &Interrupt) -> Result<()> {
+        if !interrupt.fired() {
+            return Ok(());
+        }
+        let done = self.lines();
+        Err(Failure::new(
+            Code::Interrupted,
+            if done.is_empty() {
+                "interrupted: nothing deleted".to_owned()
+            } else {
+                format!(
+                    "interrupted: nothing deleted; already done:\n  {}",
+                    done.join("\n  ")
+                )
+            },
+        ))
+    }
+
     /// One line per thing let go, for the person who asked for the delete.
     pub fn lines(&self) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -61,7 +80,7 @@ impl Released {
             .iter()
             .map(|cp| format!("turned off managed termination protection of capacity provider {cp}"))
             .collect();
-        for (group, ids) in &self.instances {
+        for (group, ids) in self.instances.iter().filter(|(_, ids)| !ids.is_empty()) {
             out.push(format!(
                 "cleared scale-in protection of {} instance{} in {group} (or deleting the group would wait for ever)",
                 ids.len(),
@@ -106,26 +125,9 @@ pub async fn release(
             .collect()
     };
     let mut released = Released::default();
-    let before_write = |released: &Released| -> Result<()> {
-        if !interrupt.fired() {
-            return Ok(());
-        }
-        let done = released.lines();
-        Err(Failure::new(
-            Code::Interrupted,
-            if done.is_empty() {
-                "interrupted: nothing deleted".to_owned()
-            } else {
-                format!(
-                    "interrupted: nothing deleted; already done:\n  {}",
-                    done.join("\n  ")
-                )
-            },
-        ))
-    };
     // First the providers: ECS would otherwise mark again the instances that still run tasks.
     for name in physical("AWS::ECS::CapacityProvider") {
-        before_write(&released)?;
+        released.stop_if(interrupt)?;
         let sent = clients
             .ecs
             .update_capacity_provider()
@@ -163,7 +165,7 @@ pub async fn release(
         };
         // No instance the group still starts (before it is deleted) starts protected...
         if g.new_instances_protected_from_scale_in() == Some(true) {
-            before_write(&released)?;
+            released.stop_if(interrupt)?;
             clients
                 .autoscaling
                 .update_auto_scaling_group()
@@ -180,19 +182,14 @@ pub async fn release(
             .filter(|i| i.protected_from_scale_in() == Some(true))
             .filter_map(|i| i.instance_id().map(str::to_owned))
             .collect();
-        let mut cleared = Vec::new();
+        released.instances.push((group, Vec::new()));
         for ids in protected.chunks(MAX_INSTANCES_PER_CALL) {
-            if interrupt.fired() {
-                // Said with the instances of this group cleared so far.
-                if !cleared.is_empty() {
-                    released.instances.push((group, cleared));
-                }
-                return before_write(&released).map(|()| released);
-            }
+            released.stop_if(interrupt)?;
+            let (group, cleared) = released.instances.last_mut().expect("pushed above");
             clients
                 .autoscaling
                 .set_instance_protection()
-                .auto_scaling_group_name(&group)
+                .auto_scaling_group_name(group.as_str())
                 .set_instance_ids(Some(ids.to_vec()))
                 .protected_from_scale_in(false)
                 .send()
@@ -205,10 +202,8 @@ pub async fn release(
                 })?;
             cleared.extend_from_slice(ids);
         }
-        if !cleared.is_empty() {
-            released.instances.push((group, cleared));
-        }
     }
+    released.instances.retain(|(_, ids)| !ids.is_empty());
     Ok(released)
 }
 

@@ -94,6 +94,20 @@ pub fn error_text(e: &clap::Error) -> String {
     )
 }
 
+/// `text` as one shell word, for the commands berth suggests (`hint: run ...`): as is when it is
+/// plain, else in single quotes.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=,@+".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 /// Prints a clap error as [`error_text`] renders it, to stderr (or stdout for `--help`).
 #[allow(
     clippy::print_stderr,
@@ -732,6 +746,15 @@ pub struct DriftArgs {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn suggested_commands_quote_what_the_shell_would_split() {
+        assert_eq!(shell_quote("/tmp/stages"), "/tmp/stages");
+        assert_eq!(shell_quote("http://127.0.0.1:4566"), "http://127.0.0.1:4566");
+        assert_eq!(shell_quote("/tmp/my stages"), "'/tmp/my stages'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
     use super::*;
     use clap::ValueEnum;
 
