@@ -1023,20 +1023,12 @@ fn deserialize_all(
             || serde_norway::to_string(key).unwrap_or_default().trim().to_owned(),
             str::to_owned,
         );
-        let found = match key.as_str() {
-            "app" => every_refusal::<AppName>(section.clone()),
-            "region" => every_refusal::<Region>(section.clone()),
-            "network" => every_refusal::<Network>(section.clone()),
-            "load_balancer" => every_refusal::<LoadBalancer>(section.clone()),
-            "source" => every_refusal::<Source>(section.clone()),
-            "deploy" => every_refusal::<Deploy>(section.clone()),
-            "instances" => every_refusal::<Instances>(section.clone()),
-            "service" => every_refusal::<Service>(section.clone()),
-            _ => vec![(
+        let found = section_refusals(&key, section.clone()).unwrap_or_else(|| {
+            vec![(
                 Vec::new(),
                 format!("unknown field `{key}`, expected one of {known:?}"),
-            )],
-        };
+            )]
+        });
         for (path, message) in found {
             let mut full = vec![Seg::Key(key.clone())];
             full.extend(path);
@@ -1055,6 +1047,22 @@ fn deserialize_all(
         errors.push(first);
     }
     (None, errors)
+}
+
+/// Every value serde refuses in the top-level section `key` of a stage file (as [`StageFile`] types it),
+/// or None for a key that is no section.
+fn section_refusals(key: &str, section: serde_norway::Value) -> Option<Vec<(Vec<Seg>, String)>> {
+    Some(match key {
+        "app" => every_refusal::<AppName>(section),
+        "region" => every_refusal::<Region>(section),
+        "network" => every_refusal::<Network>(section),
+        "load_balancer" => every_refusal::<LoadBalancer>(section),
+        "source" => every_refusal::<Source>(section),
+        "deploy" => every_refusal::<Deploy>(section),
+        "instances" => every_refusal::<Instances>(section),
+        "service" => every_refusal::<Service>(section),
+        _ => return None,
+    })
 }
 
 /// Every value serde refuses in `value` read as a `T`, each taken out in turn (see [`deserialize_all`]).
@@ -1633,6 +1641,19 @@ pub fn with_ami(text: &str, id: &AmiId, name: &AmiName) -> Result<String, String
 
 #[cfg(test)]
 mod tests {
+
+    /// Each key a stage file may hold at the top is a section read on its own after a first problem
+    /// (else a later problem there would be called an unknown key), and nothing else is.
+    #[test]
+    fn every_top_level_key_has_its_section_reader() {
+        for key in messages::mapping_keys(&[]) {
+            assert!(
+                section_refusals(key, serde_norway::Value::Null).is_some(),
+                "{key} has no section reader"
+            );
+        }
+        assert!(section_refusals("networks", serde_norway::Value::Null).is_none());
+    }
     use super::*;
 
     fn id(s: &str) -> AmiId {

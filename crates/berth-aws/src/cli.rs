@@ -80,16 +80,12 @@ pub async fn main(args: Vec<OsString>) -> i32 {
             })
     ) || matches!(&command, Command::Logs(l) if !l.command.flags().follow);
     let ran = if reads_only {
-        match interrupt
-            .race(run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt))
+        interrupt
+            .before_write(
+                "nothing was changed",
+                run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt),
+            )
             .await
-        {
-            Some(r) => r,
-            None => Err(Failure::new(
-                Code::Interrupted,
-                "interrupted: nothing was changed",
-            )),
-        }
     } else {
         run(command, &printer, &terminal, Pacing::INTERACTIVE, &interrupt).await
     };

@@ -41,6 +41,11 @@ impl Pacing {
     }
 }
 
+/// The failure of a command Ctrl-C stopped before it changed anything: `interrupted: {what}`, exit 130.
+fn nothing_done(what: &str) -> Failure {
+    Failure::new(Code::Interrupted, format!("interrupted: {what}"))
+}
+
 /// Ctrl-C: set once, seen by every wait.
 #[derive(Clone, Default)]
 pub struct Interrupt {
@@ -62,7 +67,7 @@ impl Interrupt {
     /// nothing was done (`what`, e.g. "nothing deleted"), and the write is never sent.
     pub fn check(&self, what: &str) -> Result<()> {
         if self.fired() {
-            return Err(Failure::new(Code::Interrupted, format!("interrupted: {what}")));
+            return Err(nothing_done(what));
         }
         Ok(())
     }
@@ -72,7 +77,7 @@ impl Interrupt {
     pub async fn before_write<T>(&self, what: &str, reads: impl Future<Output = Result<T>>) -> Result<T> {
         match self.race(reads).await {
             Some(r) => r,
-            None => Err(Failure::new(Code::Interrupted, format!("interrupted: {what}"))),
+            None => Err(nothing_done(what)),
         }
     }
 

@@ -16,7 +16,7 @@ use aws_sdk_cloudformation::Client as CloudFormation;
 use aws_sdk_ecs::Client as Ecs;
 use aws_sdk_ecs::types::{AutoScalingGroupProviderUpdate, ManagedTerminationProtection};
 
-use crate::exit::{Code, Failure, Result};
+use crate::exit::Result;
 use crate::follow::Interrupt;
 
 /// The clients the release needs besides CloudFormation's.
@@ -59,18 +59,13 @@ impl Released {
         if !interrupt.fired() {
             return Ok(());
         }
+        // Said with what was let go before Ctrl-C.
         let done = self.lines();
-        Err(Failure::new(
-            Code::Interrupted,
-            if done.is_empty() {
-                "interrupted: nothing deleted".to_owned()
-            } else {
-                format!(
-                    "interrupted: nothing deleted; already done:\n  {}",
-                    done.join("\n  ")
-                )
-            },
-        ))
+        interrupt.check(&if done.is_empty() {
+            "nothing deleted".to_owned()
+        } else {
+            format!("nothing deleted; already done:\n  {}", done.join("\n  "))
+        })
     }
 
     /// One line per thing let go, for the person who asked for the delete.
